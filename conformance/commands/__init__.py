@@ -1,0 +1,1 @@
+"""Sub-commands of ``lcm-conformance``; see :mod:`conformance.cli` for the interface."""

@@ -1,0 +1,1 @@
+"""Root conftest: lets plain ``pytest`` from a source checkout find the package."""
