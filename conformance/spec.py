@@ -131,6 +131,7 @@ class Discrepancy:
     evidence: tuple[dict[str, str], ...]
     policy: dict[str, str]
     effects: tuple[Effect, ...]
+    locations: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -251,6 +252,7 @@ def _discrepancy(entry: dict[str, Any], all_apis: tuple[str, ...]) -> Discrepanc
         evidence=tuple(entry.get("evidence", [])),
         policy=dict(entry.get("policy", {})),
         effects=effects,
+        locations=tuple((loc["api"], loc["path"]) for loc in entry.get("locations", [])),
     )
 
 
