@@ -1,0 +1,155 @@
+"""The result model of a run: verdicts, checks, cases, and the ``results.json`` contract.
+
+Verdicts follow DESIGN.md (after Autobahn|Testsuite). The JSON form of
+:class:`RunResult` is a public contract that users script against: keep its keys.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any, Iterable
+
+
+class Verdict(str, Enum):
+    """What a check or a case concluded; the value is the contract's spelling."""
+
+    PASS = "pass"
+    NON_STRICT = "non_strict"
+    INFORMATIONAL = "informational"
+    UNIMPLEMENTED = "unimplemented"
+    FAIL = "fail"
+
+    @property
+    def label(self) -> str:
+        return self.value.upper().replace("_", "-")
+
+
+_SEVERITY = {
+    Verdict.PASS: 0,
+    Verdict.INFORMATIONAL: 1,
+    Verdict.NON_STRICT: 2,
+    Verdict.UNIMPLEMENTED: 3,
+    Verdict.FAIL: 4,
+}
+
+
+def worst(verdicts: Iterable[Verdict]) -> Verdict:
+    """The verdict of a whole made of parts: the most severe part wins."""
+    return max(verdicts, key=_SEVERITY.__getitem__, default=Verdict.PASS)
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One WebSocket frame exchanged with the target (text already redacted)."""
+
+    direction: str  # "sent" or "received"
+    t: float  # seconds since the case started
+    text: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One judged requirement within a case."""
+
+    name: str
+    verdict: Verdict
+    requirements: tuple[str, ...]
+    basis: str  # "documented" or "inferred"
+    doc: str  # where the docs say so (page, table row or sample), or why it is inferred
+    expected: str
+    actual: str
+    discrepancies: tuple[str, ...] = ()
+
+    def message(self) -> str:
+        """A one-paragraph failure message: expected, arrived, where the doc says so."""
+        ids = f" (discrepancies: {', '.join(self.discrepancies)})" if self.discrepancies else ""
+        return (
+            f"{self.name}: expected {self.expected}; got {self.actual}. "
+            f"[{self.basis}: {self.doc}]{ids}"
+        )
+
+
+@dataclass
+class CaseResult:
+    """The outcome of one case against one target."""
+
+    id: str
+    title: str
+    api: str
+    requirements: tuple[str, ...]
+    doc: str
+    basis: str
+    verdict: Verdict
+    detail: str
+    checks: list[CheckResult] = field(default_factory=list)
+    frames: list[Frame] = field(default_factory=list)
+    not_run: str | None = None
+    duration: float = 0.0
+    reproduce: dict[str, Any] | None = None
+
+    @property
+    def discrepancies(self) -> tuple[str, ...]:
+        return tuple(sorted({d for c in self.checks for d in c.discrepancies}))
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "id": self.id,
+            "api": self.api,
+            "title": self.title,
+            "requirements": list(self.requirements),
+            "verdict": self.verdict.value,
+            "detail": self.detail,
+            "basis": self.basis,
+            "doc": self.doc,
+            "discrepancies": list(self.discrepancies),
+            "not_run": self.not_run,
+            "duration": round(self.duration, 4),
+            "checks": [
+                {**asdict(c), "verdict": c.verdict.value, "requirements": list(c.requirements),
+                 "discrepancies": list(c.discrepancies)}
+                for c in self.checks
+            ],
+            "frames": [asdict(f) for f in self.frames],
+        }
+        if self.reproduce:
+            out["reproduce"] = self.reproduce
+        return out
+
+
+@dataclass
+class RunResult:
+    """A whole run: what was tested, with what, and every case's outcome."""
+
+    target: str
+    suite_version: str
+    results: list[CaseResult] = field(default_factory=list)
+    dialect: str = "unknown"
+    strict: bool = False
+    duration: float = 0.0
+    expectation_diffs: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, int]:
+        counts = {v.value: 0 for v in Verdict}
+        for r in self.results:
+            counts[r.verdict.value] += 1
+        counts["not_run"] = sum(1 for r in self.results if r.not_run)
+        counts["total"] = len(self.results)
+        return counts
+
+    def failed(self) -> bool:
+        """Whether the run fails: a FAIL, or a NON-STRICT under --strict."""
+        bad = {Verdict.FAIL, Verdict.NON_STRICT} if self.strict else {Verdict.FAIL}
+        return any(r.verdict in bad for r in self.results)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "summary": self.summary(),
+            "target": self.target,
+            "suite_version": self.suite_version,
+            "dialect": self.dialect,
+            "strict": self.strict,
+            "duration": round(self.duration, 3),
+            "expectation_diffs": self.expectation_diffs,
+            "results": [r.to_json() for r in self.results],
+        }
