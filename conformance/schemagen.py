@@ -1,0 +1,344 @@
+"""Generate the JSON Schemas (2020-12) of every API from ``spec/``.
+
+Two profiles per API and direction: **strict** says exactly what the tables say;
+**lenient** also accepts what the samples show, for every registered discrepancy
+effect. Both carry the same annotations, so a strict failure can be traced to the
+discrepancy that explains it:
+
+- ``x-requirement``: the requirement id of the table row (or envelope row) a
+  subschema checks;
+- ``x-discrepancies``: every discrepancy id that touches a subschema;
+- ``x-discrepancies-by-property`` (objects): for a member, the ids that explain its
+  absence (another spelling, or an optional member);
+- ``x-discrepancies-by-type`` / ``x-discrepancies-by-value``: for a JSON type or an
+  envelope value the samples show, the ids that explain it.
+
+Where a message already fails strict through a registered discrepancy, strict also
+checks the samples' form against the table (a lone object against the array's item
+rows, another spelling against the row's type), so a report names every discrepancy
+the message relies on. This never changes what strict accepts.
+
+:func:`generate` is pure; :func:`write`, :func:`check` and :func:`read` handle the
+files, :func:`registry` resolves the cross-file ``$ref``\\ s.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Literal, Mapping
+
+from referencing import Registry, Resource
+
+from .spec import Api, Effect, Field, Spec
+
+BASE_URI = "https://lcm-conformance.invalid/schemas/"
+DIALECT = "https://json-schema.org/draft/2020-12/schema"
+PROFILES = ("strict", "lenient")
+DIRECTIONS = ("request", "response")
+BODY = {"request": "data", "response": "message"}
+"""The envelope member that carries each direction's table rows (the wire binding)."""
+TABLES = {"request": ("Request Parameters", "Data Parameters"), "response": ("Response Parameters", "Message Parameters")}
+FORMATS_FILE = "common/formats.json"
+ENVELOPE_FILE = "common/envelope.json"
+EFFECT_KINDS = ("value", "optional", "name", "type", "shape", "sample_fields")
+PROFILE_TEXT = {
+    "strict": "exactly what the tables say",
+    "lenient": "what the tables say, and also what the samples show for every registered discrepancy",
+}
+
+Schema = dict[str, Any]
+Drift = Literal["missing", "extra", "different"]
+
+
+def schema_path(api: str, direction: str, profile: str) -> str:
+    """The file of one API's schema, relative to the schemas directory."""
+    return f"{profile}/{api}.{direction}.json"
+
+
+def generate(spec: Spec) -> dict[str, Schema]:
+    """Every schema file, keyed by its path relative to the schemas directory."""
+    out = {FORMATS_FILE: _formats(spec), ENVELOPE_FILE: _envelope(spec)}
+    for api in spec.apis.values():
+        _check_effects(spec, api)
+        for direction in DIRECTIONS:
+            for profile in PROFILES:
+                path = schema_path(api.name, direction, profile)
+                out[path] = _Builder(spec, api, direction, profile == "lenient").root(path)
+    return dict(sorted(out.items()))
+
+
+def render(schema: Schema) -> str:
+    """The canonical text of a schema file: sorted keys, two-space indent, final newline."""
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def read(directory: Path) -> dict[str, Schema]:
+    """The schema files under ``directory``, keyed by relative path."""
+    return {
+        p.relative_to(directory).as_posix(): json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(directory.rglob("*.json"))
+    }
+
+
+def check(schemas: Mapping[str, Schema], directory: Path) -> list[tuple[str, Drift]]:
+    """The files under ``directory`` that differ from ``schemas``, with how."""
+    on_disk = {p.relative_to(directory).as_posix() for p in directory.rglob("*.json")}
+    drift: list[tuple[str, Drift]] = [(p, "extra") for p in on_disk - schemas.keys()]
+    for path, schema in schemas.items():
+        if path not in on_disk:
+            drift.append((path, "missing"))
+        elif (directory / path).read_text(encoding="utf-8") != render(schema):
+            drift.append((path, "different"))
+    return sorted(drift)
+
+
+def write(schemas: Mapping[str, Schema], directory: Path) -> list[tuple[str, Drift]]:
+    """Make ``directory`` hold exactly ``schemas``; return what had to change."""
+    drift = check(schemas, directory)
+    for path, reason in drift:
+        target = directory / path
+        if reason == "extra":
+            target.unlink()
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(render(schemas[path]), encoding="utf-8")
+    return drift
+
+
+def registry(schemas: Iterable[Schema]) -> Registry:
+    """A registry of the schemas by ``$id``, so every cross-file ``$ref`` resolves."""
+    return Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in schemas
+    ).crawl()
+
+
+def _file(path: str, title: str, description: str, **body: Any) -> Schema:
+    return {"$schema": DIALECT, "$id": BASE_URI + path, "title": title, "description": description, **body}
+
+
+def _formats(spec: Spec) -> Schema:
+    defs = {
+        f.name: {
+            "type": "string",
+            "pattern": f.pattern,
+            "title": f.title,
+            "description": f.description,
+            "examples": list(f.examples),
+        }
+        for f in spec.formats.values()
+    }
+    return _file(
+        FORMATS_FILE,
+        "Value formats",
+        "Patterns for String rows, generalised from the sample values (spec/formats.yaml).",
+        **{"$defs": defs},
+    )
+
+
+def _envelope(spec: Spec) -> Schema:
+    keys = sorted({k for api in spec.apis.values() for d in DIRECTIONS for k in _envelope_of(api, d)})
+    bodies = set(BODY.values())
+    defs = {
+        key: {
+            "type": "object" if key in bodies else "string",
+            "description": f"Envelope member {key}, as every API's Request/Response Parameters table lists it.",
+        }
+        for key in keys
+    }
+    return _file(
+        ENVELOPE_FILE,
+        "Message envelope",
+        "The JSON type of each envelope member, shared by every API; each API's schema adds its own values.",
+        **{"$defs": defs},
+    )
+
+
+def _envelope_of(api: Api, direction: str) -> dict[str, str]:
+    return api.request_envelope if direction == "request" else api.response_envelope
+
+
+def _rows(api: Api, direction: str) -> tuple[Field, ...]:
+    return api.request_data if direction == "request" else api.response_message
+
+
+def _known_paths(api: Api) -> set[str]:
+    envelope = {f"{d}.envelope.{k}" for d in DIRECTIONS for k in _envelope_of(api, d)}
+    bodies = {f"{d}.{b}" for d, b in BODY.items()}
+    return envelope | bodies | {f.path for f in api.fields()}
+
+
+def _check_effects(spec: Spec, api: Api) -> None:
+    """Refuse an effect the generator would silently ignore."""
+    known = _known_paths(api)
+    for e in spec.effects(api.name):
+        if e.kind not in EFFECT_KINDS or e.path not in known:
+            raise ValueError(f"{e.discrepancy}: {e.kind} effect on {api.name} {e.path} matches nothing")
+
+
+def _ids(effects: Iterable[Effect]) -> list[str]:
+    return sorted({e.discrepancy for e in effects})
+
+
+def _see(ids: list[str]) -> str:
+    return f" See {', '.join(ids)}." if ids else ""
+
+
+def _annotate(node: Schema, effects: list[Effect]) -> Schema:
+    ids = _ids(effects)
+    if ids:
+        node["x-discrepancies"] = ids
+    return node
+
+
+def _is_placeholder(value: str) -> bool:
+    """A table value in «guillemets» describes the value rather than giving it."""
+    return value.startswith("«")
+
+
+@dataclass
+class _Builder:
+    """Builds one API's schema for one direction and profile."""
+
+    spec: Spec
+    api: Api
+    direction: str
+    lenient: bool
+
+    def effects(self, path: str, *kinds: str) -> list[Effect]:
+        return [e for e in self.spec.effects(self.api.name, path) if not kinds or e.kind in kinds]
+
+    def root(self, path: str) -> Schema:
+        profile = "lenient" if self.lenient else "strict"
+        envelope = _envelope_of(self.api, self.direction)
+        node = _file(
+            path,
+            f"{self.api.name} {self.direction} ({profile})",
+            f"{self.api.title}: the {self.direction} message, {PROFILE_TEXT[profile]}. Source: {self.api.ref}.",
+            type="object",
+            properties={k: self.member(k, v) for k, v in envelope.items()},
+        )
+        absence = {k: self.effects(f"{self.direction}.envelope.{k}", "optional") for k in envelope}
+        return self.members(node, list(envelope), absence, [])
+
+    def members(
+        self, node: Schema, mandatory: list[str], absence: dict[str, list[Effect]], own: list[Effect]
+    ) -> Schema:
+        """Require the mandatory members (lenient spares those a discrepancy lets go missing)
+        and record, per member, which discrepancies explain its absence."""
+        required = [name for name in mandatory if not (self.lenient and absence[name])]
+        if required:
+            node["required"] = required
+        by_property = {name: _ids(found) for name, found in absence.items() if found}
+        if by_property:
+            node["x-discrepancies-by-property"] = by_property
+        return _annotate(node, [*own, *(e for found in absence.values() for e in found)])
+
+    def member(self, key: str, value: str) -> Schema:
+        table, rows = TABLES[self.direction]
+        path = f"{self.direction}.envelope.{key}"
+        requirement = f"{self.api.abbr}.{path}"
+        node: Schema = {"$ref": f"../{ENVELOPE_FILE}#/$defs/{key}", "x-requirement": requirement}
+        if key == BODY[self.direction]:
+            what = f"an object holding the {rows} rows"
+            node.update(self.obj(_rows(self.api, self.direction), f"{self.direction}.{key}"))
+        elif _is_placeholder(value):
+            what = f"any string (the table gives {value})"
+        else:
+            what = f"the table gives {value!r}"
+            node.update(self.value(value, self.effects(path, "value")))
+        effects = self.effects(path)
+        node["description"] = (
+            f"Envelope member {key}: {what}. Row {key} of the {table} table, requirement "
+            f"{requirement} ({self.api.ref}).{_see(_ids(effects))}"
+        )
+        return _annotate(node, effects)
+
+    def value(self, table_value: str, effects: list[Effect]) -> Schema:
+        """The table's value; lenient adds the values the samples show."""
+        extra = {v: _ids(e for e in effects if v in e.also) for e in effects for v in e.also}
+        extra.pop(table_value, None)
+        node: Schema = {"enum": [table_value, *extra]} if self.lenient and extra else {"const": table_value}
+        if extra:
+            node["x-discrepancies-by-value"] = extra
+        return node
+
+    def obj(self, fields: tuple[Field, ...], path: str, inherited: tuple[Effect, ...] = ()) -> Schema:
+        added = self.effects(path, "sample_fields")
+        extra = [(_sample_field(row, path), (e,)) for e in added for row in e.fields]
+        properties = {f.name: self.field(f, inherited) for f in fields}
+        properties.update((f.name, self.field(f, origin)) for f, origin in extra)
+        node: Schema = {"type": "object", "properties": properties}
+        groups = [self.spellings(f, e) for f in fields for e in self.effects(f.path, "name")]
+        if groups:
+            node["allOf"] = groups
+        absence = {f.name: self.effects(f.path, "name", "optional") for f in fields}
+        return self.members(node, [f.name for f in fields if f.mandatory], absence, added)
+
+    def field(self, f: Field, inherited: tuple[Effect, ...] = ()) -> Schema:
+        effects = [*inherited, *self.effects(f.path)]
+        node: Schema = {"description": self.describe(f, _ids(effects))}
+        if f.id:
+            node["x-requirement"] = f.id
+        if f.format:
+            node["$ref"] = f"../{FORMATS_FILE}#/$defs/{f.format}"
+        node.update(self.types(f, self.effects(f.path, "type", "shape")))
+        if f.json_type == "object":
+            node.update(self.obj(f.children, f.path, inherited))
+        elif f.json_type == "array":
+            node["items"] = self.obj(f.children, f.path, inherited)
+            if self.effects(f.path, "shape"):
+                node["allOf"] = [{"if": {"type": "object"}, "then": node["items"]}]
+        return _annotate(node, effects)
+
+    def types(self, f: Field, effects: list[Effect]) -> Schema:
+        """The row's type; lenient adds the types the samples show (a shape effect adds object)."""
+        by_type: dict[str, list[str]] = {}
+        for e in effects:
+            for t in e.also if e.kind == "type" else ("object",):
+                by_type[t] = sorted({*by_type.get(t, ()), e.discrepancy})
+        types = [f.json_type, *(t for t in by_type if self.lenient and t != f.json_type)]
+        node: Schema = {"type": types[0] if len(types) == 1 else types}
+        if by_type:
+            node["x-discrepancies-by-type"] = by_type
+        values = [v for e in effects for v in e.values]
+        if self.lenient and values:
+            node["allOf"] = [{"if": {"type": "string"}, "then": {"enum": values}}]
+        return node
+
+    def spellings(self, f: Field, effect: Effect) -> Schema:
+        """One name effect: lenient wants exactly one spelling (or none, if the row may be
+        absent); strict, when the table's spelling is missing, checks the other's type."""
+        names = [f.name, *effect.also]
+        others = {name: self.field(f) for name in effect.also}
+        node: Schema = {
+            "x-requirement": f.id,
+            "description": f"Row {f.name} ({f.id}), spelled {' or '.join(names)}.{_see([effect.discrepancy])}",
+        }
+        if self.lenient:
+            branches: list[Schema] = [{"required": [n]} for n in names]
+            if not f.mandatory or self.effects(f.path, "optional"):
+                branches.append({"not": {"anyOf": list(branches)}})
+            node.update(oneOf=branches, properties=others)
+        elif f.mandatory:
+            node.update({"if": {"not": {"required": [f.name]}}, "then": {"properties": others}})
+        return _annotate(node, [effect])
+
+    def describe(self, f: Field, ids: list[str]) -> str:
+        where = f"Table row {f.id}" if f.id else "No table row: only a sample shows this field"
+        return f"{f.description or f.name} {where} ({self.api.ref}).{_see(ids)}"
+
+
+def _sample_field(row: dict[str, Any], prefix: str) -> Field:
+    path = f"{prefix}.{row['name']}"
+    return Field(
+        name=row["name"],
+        id="",
+        mandatory=False,
+        type=row["type"],
+        description=row.get("description"),
+        path=path,
+        format=row.get("format"),
+        children=tuple(_sample_field(child, path) for child in row.get("children", ())),
+    )

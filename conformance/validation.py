@@ -1,0 +1,247 @@
+"""Validate messages against the committed schemas and judge them.
+
+A message is judged against the strict profile first (the tables), then, only if
+that fails, against the lenient one (the tables and the samples). Each violation
+names the requirement it breaks and, from the schemas' ``x-discrepancies*``
+annotations, the registered discrepancies that explain it, so a NON-STRICT verdict
+can say which discrepancy the message relies on.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from functools import cache
+from typing import Any, Iterable, Iterator, Literal
+
+from jsonschema import Draft202012Validator, ValidationError
+from referencing import Registry
+
+from . import schemagen
+from .paths import data_dir
+
+Profile = Literal["strict", "lenient"]
+Direction = Literal["request", "response"]
+Verdict = Literal["pass", "non_strict", "fail"]
+
+_JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+_TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER
+_SHOWN = 60
+"""How many characters of an arrived value a message quotes."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One way a message departs from a schema."""
+
+    path: str
+    message: str
+    requirement: str | None
+    discrepancies: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """The verdict on one message, with the violations it rests on.
+
+    ``discrepancies`` is filled for ``non_strict`` only: the registered
+    discrepancies the message relies on. A ``fail`` keeps its reasons in the
+    violations, each with its own ids.
+    """
+
+    verdict: Verdict
+    strict: tuple[Violation, ...]
+    lenient: tuple[Violation, ...]
+    discrepancies: tuple[str, ...]
+
+
+@cache
+def _schemas() -> dict[str, dict[str, Any]]:
+    return schemagen.read(data_dir("schemas"))
+
+
+@cache
+def _registry() -> Registry:
+    return schemagen.registry(_schemas().values())
+
+
+@cache
+def schema_for(api: str, direction: Direction, profile: Profile) -> dict[str, Any]:
+    """The committed schema of one API, direction and profile (shared: do not mutate)."""
+    path = schemagen.schema_path(api, direction, profile)
+    try:
+        return _schemas()[path]
+    except KeyError:
+        raise KeyError(f"no schema {path} in {data_dir('schemas')}") from None
+
+
+@cache
+def _validator(api: str, direction: Direction, profile: Profile) -> Draft202012Validator:
+    return Draft202012Validator(schema_for(api, direction, profile), registry=_registry())
+
+
+def validate(message: object, api: str, direction: Direction, profile: Profile) -> list[Violation]:
+    """Every violation of one profile's schema, sorted; empty when the message is valid."""
+    validator = _validator(api, direction, profile)
+    found = [v for error in validator.iter_errors(message) for v in _violations(error, validator)]
+    return sorted(set(_without_shadowed(found)), key=lambda v: (v.path, v.message, v.requirement or ""))
+
+
+def judge(message: object, api: str, direction: Direction) -> Judgement:
+    """pass if strict holds; else non_strict if lenient holds; else fail."""
+    strict = tuple(validate(message, api, direction, "strict"))
+    if not strict:
+        return Judgement("pass", (), (), ())
+    lenient = tuple(validate(message, api, direction, "lenient"))
+    if lenient:
+        return Judgement("fail", strict, lenient, ())
+    ids = sorted({d for v in strict for d in v.discrepancies})
+    return Judgement("non_strict", strict, (), tuple(ids))
+
+
+def _without_shadowed(found: list[tuple[str, Violation]]) -> Iterator[Violation]:
+    """A value of the wrong type is reported once, as a type error."""
+    mistyped = {v.path for keyword, v in found if keyword == "type"}
+    return (v for keyword, v in found if keyword == "type" or v.path not in mistyped)
+
+
+def _violations(error: ValidationError, validator: Draft202012Validator) -> Iterator[tuple[str, Violation]]:
+    keyword = str(error.validator)
+    nodes = _schema_chain(error, validator)
+    requirement = _nearest(nodes, "x-requirement")
+    path = list(error.absolute_path)
+    node = error.schema if isinstance(error.schema, dict) else {}
+    if keyword == "required":
+        for name in _missing(error):
+            member = node.get("properties", {}).get(name, {})
+            yield keyword, Violation(
+                _json_path([*path, name]),
+                f"expected the mandatory field {name!r}; got an object with {_members(error.instance)}",
+                member.get("x-requirement", requirement),
+                tuple(node.get("x-discrepancies-by-property", {}).get(name, ())),
+            )
+    elif keyword == "oneOf" and _spellings(node):
+        names = _spellings(node)
+        yield keyword, Violation(
+            _json_path([*path, names[0]]),
+            f"expected exactly one of {_quoted(names)}; got {_present(error.instance, names)}",
+            requirement,
+            tuple(node.get("x-discrepancies", ())),
+        )
+    else:
+        yield keyword, Violation(
+            _json_path(path),
+            _MESSAGES.get(keyword, _default)(error, node),
+            requirement,
+            _explaining(keyword, node, error.instance),
+        )
+
+
+def _schema_chain(error: ValidationError, validator: Draft202012Validator) -> list[dict[str, Any]]:
+    """The subschemas from the root down to the one that failed, following ``$ref``."""
+    node: Any = validator.schema
+    resolver = _registry().resolver(base_uri=validator.schema.get("$id", ""))
+    chain = [node]
+    for key in list(error.absolute_schema_path)[:-1]:
+        while isinstance(node, dict) and key not in node and "$ref" in node:
+            resolved = resolver.lookup(node["$ref"])
+            node, resolver = resolved.contents, resolved.resolver
+        node = node[key]
+        if isinstance(node, dict):
+            chain.append(node)
+    if isinstance(error.schema, dict) and error.schema is not chain[-1]:
+        chain.append(error.schema)
+    return chain
+
+
+def _nearest(nodes: list[dict[str, Any]], key: str) -> str | None:
+    for node in reversed(nodes):
+        if isinstance(node.get(key), str):
+            return node[key]
+    return None
+
+
+def _explaining(keyword: str, node: dict[str, Any], instance: object) -> tuple[str, ...]:
+    """The discrepancies that explain what arrived: by its type, by its value, or by the node."""
+    if keyword == "type":
+        by_type = node.get("x-discrepancies-by-type", {})
+        return tuple(sorted({d for t in _types_of(instance) for d in by_type.get(t, ())}))
+    if keyword in ("const", "enum"):
+        by_value = node.get("x-discrepancies-by-value", {})
+        return tuple(by_value.get(instance, ())) if isinstance(instance, str) else ()
+    return tuple(node.get("x-discrepancies", ()))
+
+
+def _missing(error: ValidationError) -> list[str]:
+    instance = error.instance if isinstance(error.instance, dict) else {}
+    return [name for name in error.validator_value if name not in instance]
+
+
+def _spellings(node: dict[str, Any]) -> list[str]:
+    """The spellings of a name group: a oneOf whose branches each require one name."""
+    names = [b["required"][0] for b in node.get("oneOf", ()) if len(b.get("required", ())) == 1]
+    return names if len(names) > 1 else []
+
+
+def _present(instance: object, names: list[str]) -> str:
+    present = [n for n in names if isinstance(instance, dict) and n in instance]
+    return _quoted(present) if present else "none of them"
+
+
+def _types_of(instance: object) -> list[str]:
+    return [t for t in _JSON_TYPES if _TYPE_CHECKER.is_type(instance, t)]
+
+
+def _json_path(parts: Iterable[object]) -> str:
+    out = "$"
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif isinstance(part, str) and part.isidentifier():
+            out += f".{part}"
+        else:
+            out += f"[{json.dumps(part)}]"
+    return out
+
+
+def _shown(value: object) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=repr)
+    return text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…"
+
+
+def _quoted(names: Iterable[str]) -> str:
+    return ", ".join(repr(n) for n in names)
+
+
+def _members(instance: object) -> str:
+    return f"members {_quoted(sorted(instance))}" if isinstance(instance, dict) and instance else "no members"
+
+
+def _kind(instance: object) -> str:
+    return next(t for t in ("boolean", "integer", "number", "string", "array", "object", "null") if _TYPE_CHECKER.is_type(instance, t))
+
+
+def _type(error: ValidationError, node: dict[str, Any]) -> str:
+    wanted = error.validator_value
+    wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
+    return f"expected {wanted}; got {_kind(error.instance)} {_shown(error.instance)}"
+
+
+def _const(error: ValidationError, node: dict[str, Any]) -> str:
+    return f"expected {_shown(error.validator_value)}; got {_shown(error.instance)}"
+
+
+def _enum(error: ValidationError, node: dict[str, Any]) -> str:
+    return f"expected one of {', '.join(map(_shown, error.validator_value))}; got {_shown(error.instance)}"
+
+
+def _pattern(error: ValidationError, node: dict[str, Any]) -> str:
+    title = node.get("title", "a string")
+    return f"expected {title} matching {error.validator_value}; got {_shown(error.instance)}"
+
+
+def _default(error: ValidationError, node: dict[str, Any]) -> str:
+    return error.message
+
+
+_MESSAGES = {"type": _type, "const": _const, "enum": _enum, "pattern": _pattern}
