@@ -15,7 +15,7 @@ from typing import Sequence
 
 from . import __version__
 
-COMMANDS = ("import-doc",)
+COMMANDS = ("run", "schemas", "import-doc")
 EXIT_USAGE = 2
 
 

@@ -1,0 +1,292 @@
+"""The checks a case step can run on a reply: pure functions, no I/O.
+
+Each check takes the step's context and its parameters from the case file and
+returns one :class:`CheckResult` that names the requirement ids, says whether the
+requirement is documented or inferred, where the docs say so, what was expected and
+what arrived. Doc facts (names, messages, sample values) come from the spec.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from .messages import items, lookup, member, to_table_type
+from .protocol import Exchange
+from .results import CheckResult, Verdict
+from .spec import Api, Spec
+from .validation import judge
+
+Check = Callable[["StepContext", Any], CheckResult]
+
+
+@dataclass
+class StepContext:
+    """What a check may look at: the spec, the API, the request sent and the exchange."""
+
+    spec: Spec
+    api: Api
+    request: Any
+    exchange: Exchange
+    basis: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def message(self) -> Any:
+        """The reply's ``message`` member (None when there was no parsed reply)."""
+        reply = self.exchange.message
+        return reply.get("message") if isinstance(reply, dict) else None
+
+    def result(
+        self,
+        name: str,
+        ok: bool,
+        requirements: tuple[str, ...] | list[str],
+        doc: str,
+        expected: str,
+        actual: str,
+        *,
+        basis: str | None = None,
+        verdict: Verdict | None = None,
+        discrepancies: tuple[str, ...] = (),
+    ) -> CheckResult:
+        basis = basis or self.basis
+        if verdict is None:
+            verdict = Verdict.PASS if ok else Verdict.FAIL
+        if verdict is Verdict.FAIL and basis == "inferred":
+            verdict = Verdict.INFORMATIONAL  # an inferred requirement never fails on its own
+        return CheckResult(name, verdict, tuple(requirements), basis, doc, expected, actual, discrepancies)
+
+
+def _show(value: Any, limit: int = 300) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _page(ctx: StepContext, where: str) -> str:
+    return f"{ctx.api.title}: {where}"
+
+
+def answered(ctx: StepContext, params: Any = None) -> CheckResult:
+    """The request got a reply on the documented response subtopic, in time."""
+    ex = ctx.exchange
+    wanted = ex.expect_subtopic or "any reply"
+    return ctx.result(
+        "answered",
+        ex.answered,
+        [f"{ctx.api.abbr}.response.envelope.subtopic"],
+        _page(ctx, "Response Parameters table, row subtopic"),
+        f"a reply with subtopic {wanted!r}",
+        "it did" if ex.answered else ex.reason,
+        basis=(params or {}).get("basis") if isinstance(params, dict) else None,
+    )
+
+
+def schema(ctx: StepContext, params: Any = None) -> CheckResult:
+    """The reply follows the response tables (PASS), only the samples (NON-STRICT), or neither."""
+    reply = ctx.exchange.message
+    j = judge(reply, ctx.api.name, "response")
+    verdict = {"pass": Verdict.PASS, "non_strict": Verdict.NON_STRICT, "fail": Verdict.FAIL}[j.verdict]
+    shown = j.lenient if j.verdict == "fail" else j.strict
+    reqs = sorted({v.requirement for v in shown if v.requirement}) or [
+        f"{ctx.api.abbr}.response.envelope.message"
+    ]
+    actual = "; ".join(f"{v.path}: {v.message}" for v in shown[:6]) or "a conforming reply"
+    return ctx.result(
+        "schema",
+        True,
+        reqs,
+        _page(ctx, "Response Parameters and Message Parameters tables, Sample Response"),
+        "a reply as the response tables write it",
+        actual,
+        verdict=verdict,
+        discrepancies=j.discrepancies,
+    )
+
+
+def _success_requirement(ctx: StepContext) -> tuple[list[str], str]:
+    try:
+        return [ctx.api.field("response.message.response.success").id], _page(
+            ctx, "Message Parameters table, row success"
+        )
+    except KeyError:
+        sample = ctx.api.sample_responses[0]
+        return [sample.id], _page(ctx, f"{sample.heading} (message.response.success)")
+
+
+def _successes(message: Any) -> list[Any]:
+    return [member(i, "success") for i in items(member(message, "response"))]
+
+
+def success(ctx: StepContext, expected: bool) -> CheckResult:
+    """message.response.success is the expected Boolean (in every result object)."""
+    found = _successes(ctx.message)
+    reqs, doc = _success_requirement(ctx)
+    ok = bool(found) and all(f is expected for f in found)
+    return ctx.result(
+        "success", ok, reqs, doc, f"response.success {json.dumps(expected)}",
+        _show(found[0] if len(found) == 1 else found) if found else "no response.success member",
+    )
+
+
+def not_success(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
+    """A request the tables forbid is refused: a reply comes, and it is not a success."""
+    reqs = params.get("requirements", [f"{ctx.api.abbr}.request.envelope.data"])
+    doc = params.get("doc", _page(ctx, "Data Parameters table"))
+    if not ctx.exchange.answered:
+        return ctx.result("refused", False, reqs, doc, "a reply refusing the request", ctx.exchange.reason)
+    found = _successes(ctx.message)
+    ok = not any(f is True for f in found)
+    return ctx.result(
+        "refused", ok, reqs, doc, "a reply that is not a success",
+        "a success reply: " + _show(ctx.message) if not ok else "refused",
+    )
+
+
+def sample_value(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
+    """A member of the reply holds the value a doc sample shows for the same situation."""
+    sample = next(s for s in ctx.api.sample_responses if s.id == params["sample"])
+    path = params["path"]
+    want = lookup(sample.message.get("message"), path)
+    got = lookup(ctx.message, path)
+    return ctx.result(
+        f"value of {path}", got == want, [sample.id], _page(ctx, f"{sample.heading}, message.{path}"),
+        _show(want), _show(got),
+    )
+
+
+def echo(ctx: StepContext, params: dict[str, str]) -> CheckResult:
+    """A member of the reply repeats a member of the request."""
+    sent = lookup(ctx.request, params["request"])
+    got = lookup(ctx.message, params["reply"])
+    row = ctx.api.field(f"response.message.{params['reply']}")
+    return ctx.result(
+        f"echo of {params['request']}", got == sent, [row.id],
+        _page(ctx, f"Message Parameters table, row {row.name}; Sample Response"),
+        f"message.{params['reply']} = {_show(sent)}", _show(got),
+    )
+
+
+def _contacts(ctx: StepContext) -> list[Any]:
+    return items(member(ctx.message, "response"))
+
+
+def at_most(ctx: StepContext, count: Any) -> CheckResult:
+    """No more contacts than the request asked for."""
+    row = ctx.api.field("request.data.NumberOfContactsRequired")
+    n = len(_contacts(ctx))
+    return ctx.result(
+        "contact count", n <= int(count), [row.id], _page(ctx, f"Data Parameters table, row {row.name}"),
+        f"at most {count} contact(s)", f"{n} contact(s)",
+    )
+
+
+def consent(ctx: StepContext, wanted: Any) -> CheckResult:
+    """Every contact handed out is of the consent type asked for."""
+    row = ctx.api.field("request.data.Consent")
+    flag = to_table_type(row, wanted)
+    reply_row = ctx.api.field("response.message.response.Consent")
+    wrong = [c for c in _contacts(ctx) if to_table_type(row, member(c, "Consent")) is not flag]
+    return ctx.result(
+        "consent type", not wrong, [row.id, reply_row.id], _page(ctx, "Data Parameters table, row Consent"),
+        f"only contacts with Consent {flag}", f"{len(wrong)} other: {_show(wrong)}" if wrong else "as asked",
+    )
+
+
+def _accounts(value: Any) -> set[str]:
+    return {str(member(c, "AccountNumber")) for c in items(value) if isinstance(c, dict)}
+
+
+def not_returned(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
+    """A contact closed earlier is not handed out again."""
+    closed = _accounts(params["contacts"])
+    again = sorted(closed & _accounts(_contacts(ctx)))
+    return ctx.result(
+        "closed contact stays closed", not again, params["requirements"], params["doc"],
+        "none of the closed contacts " + _show(sorted(closed)), "handed out again: " + _show(again) if again else "none",
+    )
+
+
+def held_again(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
+    """Contacts reserved to the agent come back when it asks for its reserved contacts."""
+    missing = sorted(_accounts(params["contacts"]) - _accounts(_contacts(ctx)))
+    return ctx.result(
+        "reserved contacts re-fetched", not missing, params["requirements"], params["doc"],
+        "the contacts reserved earlier " + _show(sorted(_accounts(params["contacts"]))),
+        "missing: " + _show(missing) if missing else "all of them",
+    )
+
+
+def disjoint(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
+    """Two agents never hold the same contact."""
+    both = sorted(_accounts(params["first"]) & _accounts(_contacts(ctx)))
+    return ctx.result(
+        "contact reserved to one agent", not both, params["requirements"], params["doc"],
+        "no contact held by both agents", "held by both: " + _show(both) if both else "none shared",
+    )
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
+def error_case(ctx: StepContext, error_id: str) -> CheckResult:
+    """A documented error case: not a success, and the documented message text in the reply."""
+    error = next(e for e in ctx.api.errors if e.id == error_id)
+    doc = _page(ctx, f"Possible Error Cases table, {error.type} '{error.condition}'")
+    reply = ctx.exchange.message
+    if reply is None:
+        return ctx.result("documented error", False, [error.id], doc, f"a {error.type} reply", ctx.exchange.reason)
+    refused = not any(f is True for f in _successes(ctx.message))
+    has_text = any(error.message in s for s in _strings(reply))
+    problems = ([] if refused else ["it reports success"]) + ([] if has_text else [f"no {error.message!r} in it"])
+    return ctx.result(
+        "documented error", not problems, [error.id], doc,
+        f"a refusal carrying the message {error.message!r}",
+        "; ".join(problems) + ": " + _show(reply) if problems else "as documented",
+    )
+
+
+def reply_subtopic(ctx: StepContext, params: Any = None) -> CheckResult:
+    """Our reading: an error reply comes on the API's response subtopic (docs leave it open)."""
+    reply = ctx.exchange.message or {}
+    got = reply.get("subtopic")
+    want = ctx.api.response_subtopic
+    return ctx.result(
+        "error reply subtopic", got == want, [f"{ctx.api.abbr}.response.envelope.subtopic"],
+        "inferred: the docs do not give the shape of an error reply", repr(want), repr(got),
+        basis="inferred",
+    )
+
+
+CHECKS: dict[str, Check] = {
+    "answered": answered,
+    "schema": schema,
+    "success": success,
+    "not_success": not_success,
+    "sample_value": sample_value,
+    "echo": echo,
+    "at_most": at_most,
+    "consent": consent,
+    "not_returned": not_returned,
+    "held_again": held_again,
+    "disjoint": disjoint,
+    "error_case": error_case,
+    "reply_subtopic": reply_subtopic,
+}
+"""Check names as the case files use them."""
+
+
+def run_check(ctx: StepContext, entry: Any) -> CheckResult:
+    """Run one check entry of a case step: a name, or a one-key mapping name → parameters."""
+    name, params = (entry, None) if isinstance(entry, str) else next(iter(entry.items()))
+    if name not in CHECKS:
+        raise KeyError(f"unknown check {name!r}; known: {', '.join(CHECKS)}")
+    return CHECKS[name](ctx, params)

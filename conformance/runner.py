@@ -1,0 +1,216 @@
+"""A whole conformance run: pick the target, select cases, run them, judge the run.
+
+Used by ``lcm-conformance run`` and by the pytest plugin. With no target the
+embedded reference server is started on a free loopback port and tested like any
+other target: the suite knows it only through its wire.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, AsyncIterator, Callable
+
+import yaml
+
+from . import __version__
+from .cases import Case, load_cases
+from .engine import CaseRunner
+from .messages import items, member
+from .profile import Profile, load_profile
+from .results import CaseResult, RunResult, Verdict
+from .spec import Spec, load_spec
+from .transport import Connection, TargetUnreachable
+
+Progress = Callable[[CaseResult], None]
+
+
+class UsageError(ValueError):
+    """Bad options, case selection or expectations file (exit code 2)."""
+
+
+@dataclass
+class RunOptions:
+    """What to run against what; mirrors the command-line options."""
+
+    target: str | None = None
+    profile: Path | None = None
+    strict: bool = False
+    cases: tuple[str, ...] = ()
+    apis: tuple[str, ...] = ()
+    expectations: Path | None = None
+    dialect: str = "samples"
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def select_cases(cases: list[Case], ids: tuple[str, ...], apis: tuple[str, ...]) -> list[Case]:
+    """Cases by id (a trailing ``*`` matches a prefix) and by API; unknown ids are errors."""
+    chosen = cases
+    if apis:
+        chosen = [c for c in chosen if c.api in apis]
+    if ids:
+        def wanted(case: Case) -> bool:
+            return any(case.id == i or (i.endswith("*") and case.id.startswith(i[:-1])) for i in ids)
+
+        chosen = [c for c in chosen if wanted(c)]
+        if not chosen:
+            raise UsageError(f"no case matches {', '.join(ids)}; `lcm-conformance coverage` lists the ids")
+    return chosen
+
+
+def load_expectations(path: Path) -> dict[str, Verdict]:
+    """An expectations file: case id → expected verdict (the contract's spelling)."""
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise UsageError(f"expectations file {path}: {exc}") from exc
+    if not isinstance(doc, dict):
+        raise UsageError(f"expectations file {path}: expected a mapping of case id to verdict")
+    try:
+        return {str(k): Verdict(str(v).lower().replace("-", "_")) for k, v in doc.items()}
+    except ValueError as exc:
+        raise UsageError(f"expectations file {path}: {exc}; verdicts: {[v.value for v in Verdict]}") from exc
+
+
+def expectation_diffs(results: list[CaseResult], expected: dict[str, Verdict]) -> list[str]:
+    """Where the run differs from the expectations: a new failure or an unexpected pass.
+
+    A case the file does not list is expected not to FAIL.
+    """
+    diffs = []
+    for r in results:
+        want = expected.get(r.id)
+        if want is None:
+            if r.verdict is Verdict.FAIL:
+                diffs.append(f"{r.id}: new failure ({r.detail})")
+        elif r.verdict is not want:
+            diffs.append(f"{r.id}: expected {want.label}, got {r.verdict.label}")
+    return diffs
+
+
+def detect_dialect(results: list[CaseResult]) -> str:
+    """Which documented form the target's replies follow: samples, tables, mixed or unknown."""
+    votes: Counter[str] = Counter()
+    for r in results:
+        for f in r.frames:
+            if f.direction != "received":
+                continue
+            try:
+                reply = json.loads(f.text)
+            except ValueError:
+                continue
+            if not isinstance(reply, dict):
+                continue
+            votes.update(_dialect_votes(reply))
+    if not votes:
+        return "unknown"
+    if votes["samples"] and votes["tables"]:
+        return "mixed" if min(votes.values()) * 5 > max(votes.values()) else votes.most_common(1)[0][0]
+    return votes.most_common(1)[0][0]
+
+
+def _dialect_votes(reply: dict[str, Any]) -> list[str]:
+    votes = []
+    if reply.get("topic") in ("WebService", "InboundCall"):
+        votes.append("samples")
+    elif reply.get("topic") == "Webservice":
+        votes.append("tables")
+    response = member(reply.get("message"), "response")
+    if isinstance(response, list):
+        votes.append("tables")
+    for contact in items(response):
+        if isinstance(contact, dict) and "ContactId" in contact:
+            votes.append("samples")
+        elif isinstance(contact, dict) and "ContactID" in contact:
+            votes.append("tables")
+    return votes
+
+
+def make_profile(options: RunOptions, url: str | None) -> Profile:
+    """The target profile: from a file, else the defaults (the doc's sample values)."""
+    overrides = dict(options.overrides)
+    if url:
+        overrides["url"] = url
+    return load_profile(options.profile, overrides)
+
+
+@contextlib.asynccontextmanager
+async def target_url(options: RunOptions) -> AsyncIterator[tuple[str | None, bool]]:
+    """Yield (URL or None for "take it from the profile", embedded?)."""
+    if options.target or options.profile:
+        yield options.target, False
+        return
+    from .server import running_server
+
+    async with running_server(dialect=options.dialect) as url:
+        yield url, True
+
+
+async def probe(profile: Profile) -> None:
+    """Open and close one connection, so an unreachable target stops the run at once."""
+    conn = Connection.from_profile(profile)
+    try:
+        await conn.connect()
+    finally:
+        await conn.close()
+
+
+async def run_cases(spec: Spec, profile: Profile, cases: list[Case], progress: Progress | None = None,
+                    *, label: str | None = None) -> list[CaseResult]:
+    """Run cases one after another within the profile's whole-run time bound."""
+    runner = CaseRunner(spec, profile, target_label=label)
+    results: list[CaseResult] = []
+    deadline = time.monotonic() + profile.timeouts.run
+    for case in cases:
+        if time.monotonic() > deadline:
+            result = CaseResult(case.id, case.title, case.api, case.requirements, case.doc, case.basis,
+                                Verdict.INFORMATIONAL, "")
+            result.not_run = f"the whole run exceeded its {profile.timeouts.run:g}s bound"
+            result.detail = f"not run: {result.not_run}"
+        else:
+            result = await runner.run(case)
+        results.append(result)
+        if progress:
+            progress(result)
+    return results
+
+
+async def run_suite(options: RunOptions, progress: Progress | None = None) -> RunResult:
+    """The whole run. Raises UsageError, ProfileError or TargetUnreachable."""
+    spec = load_spec()
+    cases = select_cases(load_cases(spec), options.cases, options.apis)
+    expected = load_expectations(options.expectations) if options.expectations else None
+    started = time.perf_counter()
+    async with target_url(options) as (url, embedded):
+        profile = make_profile(options, url)
+        label = f"{profile.url} (embedded reference server, {options.dialect} dialect)" if embedded else profile.url
+        await probe(profile)
+        results = await run_cases(spec, profile, cases, progress, label=profile.url)
+    run = RunResult(target=label, suite_version=__version__, results=results, strict=options.strict,
+                    dialect=detect_dialect(results), duration=time.perf_counter() - started)
+    if expected is not None:
+        run.expectation_diffs = expectation_diffs(results, expected)
+    return run
+
+
+def exit_code(run: RunResult, *, gated: bool) -> int:
+    """0: no FAIL (or, with expectations, no difference); 1 otherwise."""
+    if gated:
+        return 1 if run.expectation_diffs else 0
+    return 1 if run.failed() else 0
+
+
+def run_blocking(options: RunOptions, progress: Progress | None = None) -> RunResult:
+    """:func:`run_suite` for callers without an event loop."""
+    return asyncio.run(run_suite(options, progress))
+
+
+__all__ = [
+    "RunOptions", "UsageError", "TargetUnreachable", "run_suite", "run_blocking", "exit_code",
+    "select_cases", "load_expectations", "expectation_diffs", "detect_dialect",
+]
