@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 import yaml
 
+from .messages import member
 from .paths import data_dir
 from .spec import Spec
 
@@ -89,7 +90,12 @@ def _resolve(name: str, variables: dict[str, Any]) -> Any:
         raise KeyError(name)
     node = variables[head]
     for part in rest:
-        node = node[part] if isinstance(node, dict) else getattr(node, part)
+        if isinstance(node, list):
+            node = node[int(part)] if part.isdigit() and int(part) < len(node) else None
+        else:
+            node = member(node, part)
+        if node is None:
+            raise KeyError(name)
     return node
 
 
@@ -115,6 +121,17 @@ def every_api(spec: Spec) -> Iterable[dict[str, Any]]:
 
 
 FOR_EACH = {"mandatory_row": mandatory_rows, "api": every_api}
+
+
+def _rows(for_each: Any, spec: Spec, source: str) -> list[dict[str, Any]]:
+    """The rows a case expands over: none, a named set from the spec, or a literal list."""
+    if for_each is None:
+        return [{}]
+    if isinstance(for_each, list):
+        return for_each
+    if for_each not in FOR_EACH:
+        raise CaseError(f"{source}: for_each must be a list or one of {sorted(FOR_EACH)}")
+    return list(FOR_EACH[for_each](spec))
 
 
 def _step(raw: dict[str, Any], where: str) -> Step:
@@ -170,7 +187,7 @@ def load_cases(spec: Spec, directory: Path | None = None) -> list[Case]:
     for path in sorted(directory.glob("*.yaml")):
         entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
         for raw in entries:
-            rows = FOR_EACH[raw["for_each"]](spec) if "for_each" in raw else [{}]
+            rows = _rows(raw.get("for_each"), spec, path.name)
             cases.extend(_case(raw, path.name, row) for row in rows)
     seen: set[str] = set()
     for case in cases:
