@@ -1,0 +1,234 @@
+"""A thin asyncio layer that moves frames between the protocol core and a target.
+
+All decisions (what answers a request, when to give up, how many frames to keep) live
+in :class:`conformance.protocol.Correlator`; this module only opens connections, reads
+with a deadline and turns failures into the exceptions a runner maps to verdicts and
+exit codes: :class:`TargetUnreachable` (exit 3), and :class:`ResponseTimeout`,
+:class:`ConnectionClosed`, :class:`TargetFlooded` (a FAIL with the frames seen).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import ssl
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed as _WsClosed
+from websockets.exceptions import InvalidHandshake, InvalidStatus
+from websockets.protocol import State
+
+from .protocol import NO_REDACTION, Correlator, Exchange, Redactor, Request, Status
+
+if TYPE_CHECKING:
+    from .profile import Profile
+
+
+class TransportError(Exception):
+    """Base of every error this module raises."""
+
+
+class TargetUnreachable(TransportError):
+    """No WebSocket connection could be opened; ``reason`` says why in one line."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        self.url = url
+        self.reason = reason
+        super().__init__(f"target {url} unreachable: {reason}")
+
+
+class ExchangeFailed(TransportError):
+    """A request got no answer; ``exchange`` holds the request, the frames seen and why."""
+
+    def __init__(self, exchange: Exchange) -> None:
+        self.exchange = exchange
+        super().__init__(exchange.reason)
+
+
+class ResponseTimeout(ExchangeFailed):
+    """No answer before the response deadline."""
+
+
+class ConnectionClosed(ExchangeFailed):
+    """The connection closed (or broke) before the answer came."""
+
+
+class TargetFlooded(ExchangeFailed):
+    """The target sent more frames than one exchange may read without answering."""
+
+
+_CLOSE_TIMEOUT = 2.0
+"""At most this long for a closing handshake: the verdicts never depend on it."""
+
+_FAILURES: dict[Status, type[ExchangeFailed]] = {
+    Status.TIMEOUT: ResponseTimeout,
+    Status.CLOSED: ConnectionClosed,
+    Status.FLOODED: TargetFlooded,
+}
+
+
+def _is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
+def _unreachable_reason(exc: BaseException, connect_timeout: float) -> str:
+    """One line a user can act on, for each way opening a connection fails."""
+    if isinstance(exc, TimeoutError):
+        return f"no WebSocket handshake within {connect_timeout:g}s"
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        return f"handshake rejected with HTTP {status} {exc.response.reason_phrase}".rstrip()
+    if isinstance(exc, InvalidHandshake):
+        return f"WebSocket handshake failed: {exc}"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted: {exc.verify_message}"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS handshake failed: {exc.reason or exc}"
+    if isinstance(exc, socket.gaierror):
+        return f"host name not resolved: {exc.strerror}"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    return f"{type(exc).__name__}: {exc}"
+
+
+class Connection:
+    """One agent's connection to the target, reopened on demand.
+
+    :meth:`exchange` sends one request and returns its answer; it (re)connects first when
+    there is no open connection, the target closed it, or the previous exchange left it
+    out of sync (a late answer could still come). Use as ``async with``.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        ca_file: str | Path | None = None,
+        connect_timeout: float = 5.0,
+        response_timeout: float = 5.0,
+        max_frame_bytes: int = 1 << 20,
+        max_frames: int = 1000,
+        keep: int = 32,
+        redact: Redactor = NO_REDACTION,
+    ) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("ws", "wss") or not parts.hostname:
+            raise ValueError(f"not a ws:// or wss:// URL: {url!r}")
+        self.url = url
+        self.headers = dict(headers or {})
+        self.connect_timeout = connect_timeout
+        self.response_timeout = response_timeout
+        self.max_frame_bytes = max_frame_bytes
+        self.connects = 0
+        """How many times a connection was opened (a reconnect count for reports)."""
+        self._ssl = ssl.create_default_context(cafile=str(ca_file) if ca_file else None) if parts.scheme == "wss" else None
+        # A proxy from the environment can never reach a loopback target.
+        self._proxy: Any = None if _is_loopback(parts.hostname) else True
+        self._core = Correlator(keep=keep, max_frames=max_frames, redact=redact)
+        self._ws: ClientConnection | None = None
+
+    @classmethod
+    def from_profile(cls, profile: Profile, **options: Any) -> Connection:
+        """A connection configured by a target profile (options override it)."""
+        settings: dict[str, Any] = {
+            "headers": profile.headers,
+            "ca_file": profile.ca_file,
+            "connect_timeout": profile.timeouts.connect,
+            "response_timeout": profile.timeouts.response,
+            "redact": profile.redactor(),
+        }
+        return cls(profile.url, **{**settings, **options})
+
+    async def __aenter__(self) -> Connection:
+        await self.connect()
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    @property
+    def is_open(self) -> bool:
+        return self._ws is not None and self._ws.state is State.OPEN
+
+    async def connect(self) -> None:
+        """Open a fresh connection (closing any previous one); raises TargetUnreachable."""
+        await self.close()
+        try:
+            self._ws = await connect(
+                self.url,
+                additional_headers=self.headers,
+                ssl=self._ssl,
+                proxy=self._proxy,
+                open_timeout=self.connect_timeout,
+                close_timeout=min(self.connect_timeout, _CLOSE_TIMEOUT),
+                max_size=self.max_frame_bytes,
+            )
+        except (OSError, TimeoutError, InvalidHandshake) as exc:
+            raise TargetUnreachable(self.url, _unreachable_reason(exc, self.connect_timeout)) from exc
+        self.connects += 1
+        self._core.reset()
+
+    async def close(self) -> None:
+        """Close the connection: a closing handshake if it is in sync, else an abort.
+
+        Out of sync, unread frames may fill the receive queue; the handshake would then
+        wait out its whole timeout behind them, so the TCP connection is just dropped.
+        """
+        ws, self._ws = self._ws, None
+        if ws is None:
+            return
+        if self._core.in_sync:
+            await ws.close()
+        else:
+            ws.transport.abort()
+            async with asyncio.timeout(self.connect_timeout):
+                await ws.wait_closed()
+
+    async def exchange(
+        self,
+        request: Request | str,
+        expect_subtopic: str | None,
+        expect_callid: str | None = None,
+        *,
+        timeout: float | None = None,
+    ) -> Exchange:
+        """Send one request and return the answered :class:`Exchange`.
+
+        ``expect_subtopic=None`` takes the first frame of any kind as the answer. Raises
+        :class:`ResponseTimeout`, :class:`ConnectionClosed` or :class:`TargetFlooded`
+        (each carrying the unanswered exchange), or :class:`TargetUnreachable`.
+        """
+        if not self.is_open or not self._core.in_sync:
+            await self.connect()
+        ws, core = self._ws, self._core
+        clock = asyncio.get_running_loop().time
+        text = core.send(request, expect_subtopic, expect_callid, now=clock(),
+                         timeout=self.response_timeout if timeout is None else timeout)
+        try:
+            async with asyncio.timeout_at(core.deadline):  # a target that stops reading blocks send too
+                await ws.send(text)
+                while (result := core.receive(await ws.recv(), clock())) is None:
+                    pass
+        except TimeoutError:
+            result = core.expire(clock())
+        except _WsClosed as exc:
+            result = core.closed(clock(), str(exc))
+        finally:
+            if core.awaiting:  # cancelled, or an unexpected error: an answer may still come
+                core.closed(clock(), "exchange interrupted")
+        if result.status is not Status.ANSWERED:
+            raise _FAILURES[result.status](result)
+        return result
