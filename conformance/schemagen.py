@@ -138,7 +138,7 @@ def _formats(spec: Spec) -> Schema:
 
 
 def _envelope(spec: Spec) -> Schema:
-    keys = sorted({k for api in spec.apis.values() for d in DIRECTIONS for k in _envelope_of(api, d)})
+    keys = sorted({k for api in spec.apis.values() for d in DIRECTIONS for k in envelope_of(api, d)})
     bodies = set(BODY.values())
     defs = {
         key: {
@@ -155,16 +155,18 @@ def _envelope(spec: Spec) -> Schema:
     )
 
 
-def _envelope_of(api: Api, direction: str) -> dict[str, str]:
+def envelope_of(api: Api, direction: str) -> dict[str, str]:
+    """The rows of one direction's Request/Response Parameters table (the envelope)."""
     return api.request_envelope if direction == "request" else api.response_envelope
 
 
-def _rows(api: Api, direction: str) -> tuple[Field, ...]:
+def rows_of(api: Api, direction: str) -> tuple[Field, ...]:
+    """The top-level rows of one direction's Data/Message Parameters table."""
     return api.request_data if direction == "request" else api.response_message
 
 
 def _known_paths(api: Api) -> set[str]:
-    envelope = {f"{d}.envelope.{k}" for d in DIRECTIONS for k in _envelope_of(api, d)}
+    envelope = {f"{d}.envelope.{k}" for d in DIRECTIONS for k in envelope_of(api, d)}
     bodies = {f"{d}.{b}" for d, b in BODY.items()}
     return envelope | bodies | {f.path for f in api.fields()}
 
@@ -185,14 +187,15 @@ def _see(ids: list[str]) -> str:
     return f" See {', '.join(ids)}." if ids else ""
 
 
-def _annotate(node: Schema, effects: list[Effect]) -> Schema:
-    ids = _ids(effects)
+def _annotate(node: Schema, effects: Iterable[Effect]) -> Schema:
+    """Add the ids of ``effects`` to the node's ``x-discrepancies``."""
+    ids = sorted({*node.get("x-discrepancies", ()), *_ids(effects)})
     if ids:
         node["x-discrepancies"] = ids
     return node
 
 
-def _is_placeholder(value: str) -> bool:
+def is_placeholder(value: str) -> bool:
     """A table value in «guillemets» describes the value rather than giving it."""
     return value.startswith("«")
 
@@ -211,7 +214,7 @@ class _Builder:
 
     def root(self, path: str) -> Schema:
         profile = "lenient" if self.lenient else "strict"
-        envelope = _envelope_of(self.api, self.direction)
+        envelope = envelope_of(self.api, self.direction)
         node = _file(
             path,
             f"{self.api.name} {self.direction} ({profile})",
@@ -242,18 +245,17 @@ class _Builder:
         node: Schema = {"$ref": f"../{ENVELOPE_FILE}#/$defs/{key}", "x-requirement": requirement}
         if key == BODY[self.direction]:
             what = f"an object holding the {rows} rows"
-            node.update(self.obj(_rows(self.api, self.direction), f"{self.direction}.{key}"))
-        elif _is_placeholder(value):
+            node.update(self.obj(rows_of(self.api, self.direction), f"{self.direction}.{key}"))
+        elif is_placeholder(value):
             what = f"any string (the table gives {value})"
         else:
             what = f"the table gives {value!r}"
             node.update(self.value(value, self.effects(path, "value")))
-        effects = self.effects(path)
         node["description"] = (
             f"Envelope member {key}: {what}. Row {key} of the {table} table, requirement "
-            f"{requirement} ({self.api.ref}).{_see(_ids(effects))}"
+            f"{requirement} ({self.api.ref}).{_see(_ids(self.effects(path)))}"
         )
-        return _annotate(node, effects)
+        return _annotate(node, self.effects(path, "value"))
 
     def value(self, table_value: str, effects: list[Effect]) -> Schema:
         """The table's value; lenient adds the values the samples show."""
@@ -266,7 +268,7 @@ class _Builder:
 
     def obj(self, fields: tuple[Field, ...], path: str, inherited: tuple[Effect, ...] = ()) -> Schema:
         added = self.effects(path, "sample_fields")
-        extra = [(_sample_field(row, path), (e,)) for e in added for row in e.fields]
+        extra = [(f, (e,)) for e in added for f in sample_fields(e)]
         properties = {f.name: self.field(f, inherited) for f in fields}
         properties.update((f.name, self.field(f, origin)) for f, origin in extra)
         node: Schema = {"type": "object", "properties": properties}
@@ -277,20 +279,23 @@ class _Builder:
         return self.members(node, [f.name for f in fields if f.mandatory], absence, added)
 
     def field(self, f: Field, inherited: tuple[Effect, ...] = ()) -> Schema:
-        effects = [*inherited, *self.effects(f.path)]
-        node: Schema = {"description": self.describe(f, _ids(effects))}
+        """One row. Its own ``x-discrepancies`` leave out name and optional effects: those
+        live on the parent object, since they change the parent, not the row's value."""
+        node: Schema = {"description": self.describe(f, _ids([*inherited, *self.effects(f.path)]))}
         if f.id:
             node["x-requirement"] = f.id
         if f.format:
             node["$ref"] = f"../{FORMATS_FILE}#/$defs/{f.format}"
-        node.update(self.types(f, self.effects(f.path, "type", "shape")))
         if f.json_type == "object":
             node.update(self.obj(f.children, f.path, inherited))
         elif f.json_type == "array":
             node["items"] = self.obj(f.children, f.path, inherited)
-            if self.effects(f.path, "shape"):
-                node["allOf"] = [{"if": {"type": "object"}, "then": node["items"]}]
-        return _annotate(node, effects)
+        typing = self.effects(f.path, "type", "shape")
+        node.update(self.types(f, typing))
+        conditions = [*node.pop("allOf", ()), *self.conditions(f, node.get("items"))]
+        if conditions:
+            node["allOf"] = conditions
+        return _annotate(node, [*inherited, *typing])
 
     def types(self, f: Field, effects: list[Effect]) -> Schema:
         """The row's type; lenient adds the types the samples show (a shape effect adds object)."""
@@ -302,19 +307,28 @@ class _Builder:
         node: Schema = {"type": types[0] if len(types) == 1 else types}
         if by_type:
             node["x-discrepancies-by-type"] = by_type
-        values = [v for e in effects for v in e.values]
-        if self.lenient and values:
-            node["allOf"] = [{"if": {"type": "string"}, "then": {"enum": values}}]
         return node
+
+    def conditions(self, f: Field, items: Schema | None) -> list[Schema]:
+        """Checks that apply to one of the row's types only: lenient narrows an extra string
+        type to the listed values; both profiles check a lone object as an array's item."""
+        out = []
+        values = [v for e in self.effects(f.path, "type") for v in e.values]
+        if self.lenient and values:
+            out.append({"if": {"type": "string"}, "then": {"enum": values}})
+        if items is not None and self.effects(f.path, "shape"):
+            out.append({"if": {"type": "object"}, "then": items})
+        return out
 
     def spellings(self, f: Field, effect: Effect) -> Schema:
         """One name effect: lenient wants exactly one spelling (or none, if the row may be
         absent); strict, when the table's spelling is missing, checks the other's type."""
         names = [f.name, *effect.also]
-        others = {name: self.field(f) for name in effect.also}
+        others = {name: self.field(f, (effect,)) for name in effect.also}
         node: Schema = {
             "x-requirement": f.id,
-            "description": f"Row {f.name} ({f.id}), spelled {' or '.join(names)}.{_see([effect.discrepancy])}",
+            "description": f"Row {f.name}, spelled {' or '.join(names)}: requirement {f.id} "
+            f"({self.api.ref}).{_see([effect.discrepancy])}",
         }
         if self.lenient:
             branches: list[Schema] = [{"required": [n]} for n in names]
@@ -328,6 +342,11 @@ class _Builder:
     def describe(self, f: Field, ids: list[str]) -> str:
         where = f"Table row {f.id}" if f.id else "No table row: only a sample shows this field"
         return f"{f.description or f.name} {where} ({self.api.ref}).{_see(ids)}"
+
+
+def sample_fields(effect: Effect) -> list[Field]:
+    """The fields a sample_fields effect adds, as rows no table has (so no requirement id)."""
+    return [_sample_field(row, effect.path) for row in effect.fields]
 
 
 def _sample_field(row: dict[str, Any], prefix: str) -> Field:

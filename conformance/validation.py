@@ -162,12 +162,13 @@ def _nearest(nodes: list[dict[str, Any]], key: str) -> str | None:
 
 
 def _explaining(keyword: str, node: dict[str, Any], instance: object) -> tuple[str, ...]:
-    """The discrepancies that explain what arrived: by its type, by its value, or by the node."""
-    if keyword == "type":
-        by_type = node.get("x-discrepancies-by-type", {})
+    """The discrepancies that explain what arrived: the node's map by JSON type or by value
+    where it has one for the failed keyword, else every discrepancy on the node."""
+    if keyword == "type" and "x-discrepancies-by-type" in node:
+        by_type = node["x-discrepancies-by-type"]
         return tuple(sorted({d for t in _types_of(instance) for d in by_type.get(t, ())}))
-    if keyword in ("const", "enum"):
-        by_value = node.get("x-discrepancies-by-value", {})
+    if keyword in ("const", "enum") and "x-discrepancies-by-value" in node:
+        by_value = node["x-discrepancies-by-value"]
         return tuple(by_value.get(instance, ())) if isinstance(instance, str) else ()
     return tuple(node.get("x-discrepancies", ()))
 
