@@ -1,0 +1,186 @@
+"""pytest plugin: the conformance cases of ``cases/*.yaml`` as pytest items.
+
+Registered through the ``pytest11`` entry point, so ``pytest cases/`` (or plain
+``pytest`` in the source tree) runs the same suite as ``lcm-conformance run``, with
+the same options spelled ``--lcm-…``. The target is set up once per session; each
+item runs one case on a private event loop thread shared by the session, so the
+embedded reference server and the cases never block each other.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+from . import __version__
+from .cases import Case, load_cases
+from .paths import data_dir
+from .results import CaseResult, RunResult, Verdict
+from .runner import RunOptions, detect_dialect, expectation_diffs, load_expectations, make_profile, probe, target_url
+from .spec import load_spec
+
+CASE_TIMEOUT_MARGIN = 30.0
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("lcm-conformance", "LCM WebService conformance suite")
+    group.addoption("--lcm-target", metavar="URL", help="ws:// or wss:// URL of the target "
+                    "(default: start the embedded reference server)")
+    group.addoption("--lcm-profile", type=Path, metavar="FILE", help="target profile (YAML)")
+    group.addoption("--lcm-strict", action="store_true", help="NON-STRICT verdicts fail")
+    group.addoption("--lcm-expectations", type=Path, metavar="FILE",
+                    help="case id -> expected verdict; expected failures become xfail")
+    group.addoption("--lcm-report-dir", type=Path, metavar="DIR", help="write the four reports here")
+    group.addoption("--lcm-dialect", choices=("samples", "tables"), default="samples",
+                    help="dialect of the embedded reference server")
+
+
+class _Target:
+    """The session's target and the event loop thread the cases run on."""
+
+    def __init__(self, options: RunOptions) -> None:
+        self.options = options
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="lcm-conformance", daemon=True)
+        self.thread.start()
+        self.stack = contextlib.AsyncExitStack()
+        url, _ = self.call(self.stack.enter_async_context(target_url(options)))
+        self.profile = make_profile(options, url)
+        self.call(probe(self.profile))
+        from .engine import CaseRunner
+
+        self.runner = CaseRunner(load_spec(), self.profile)
+
+    def call(self, coro: Any, timeout: float | None = None) -> Any:
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+    def run(self, case: Case) -> CaseResult:
+        steps = max(1, len(case.steps))
+        budget = steps * (self.profile.timeouts.response + self.profile.timeouts.connect) + CASE_TIMEOUT_MARGIN
+        return self.call(self.runner.run(case), budget)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.call(self.stack.aclose(), 30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(5)
+
+
+class _State:
+    """Per-session plugin state: the target (started lazily) and the results so far."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.options = RunOptions(
+            target=config.getoption("lcm_target"), profile=config.getoption("lcm_profile"),
+            strict=config.getoption("lcm_strict"), expectations=config.getoption("lcm_expectations"),
+            dialect=config.getoption("lcm_dialect"),
+        )
+        self.expected = load_expectations(self.options.expectations) if self.options.expectations else {}
+        self._target: _Target | None = None
+        self.results: list[CaseResult] = []
+
+    @property
+    def target(self) -> _Target:
+        if self._target is None:
+            self._target = _Target(self.options)
+        return self._target
+
+    def close(self) -> None:
+        if self._target is not None:
+            self._target.close()
+
+
+_KEY = pytest.StashKey[_State]()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.stash[_KEY] = _State(config)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".yaml" and file_path.parent.resolve() == data_dir("cases").resolve():
+        return CaseFile.from_parent(parent, path=file_path)
+    return None
+
+
+class CaseFile(pytest.File):
+    """One ``cases/*.yaml`` file."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        for case in load_cases(load_spec()):
+            if case.source == self.path.name:
+                yield CaseItem.from_parent(self, name=case.id, case=case)
+
+
+class CaseFailed(Exception):
+    """A case's verdict fails the run; the message is the full failure report."""
+
+
+class CaseItem(pytest.Item):
+    """One conformance case."""
+
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.case = case
+        self.user_properties.append(("api", case.api))
+
+    def runtest(self) -> None:
+        state = self.config.stash[_KEY]
+        result = state.target.run(self.case)
+        state.results.append(result)
+        self.user_properties.append(("verdict", result.verdict.value))
+        expected = state.expected.get(self.case.id)
+        failing = result.verdict is Verdict.FAIL or (state.options.strict and result.verdict is Verdict.NON_STRICT)
+        if expected is not None and expected is result.verdict and failing:
+            pytest.xfail(f"expected {expected.label}: {result.detail}")
+        if failing:
+            raise CaseFailed(_failure_text(result))
+        if expected is not None and expected is not result.verdict:
+            raise CaseFailed(f"expected {expected.label}, got {result.verdict.label}: {result.detail}")
+        if result.verdict is Verdict.UNIMPLEMENTED or result.not_run:
+            pytest.skip(f"{result.verdict.label}: {result.detail}")
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, CaseFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.case.id}: {self.case.title}"
+
+
+def _failure_text(result: CaseResult) -> str:
+    lines = [f"{result.verdict.label} {result.id}: {result.title}",
+             f"requirements: {', '.join(result.requirements)}", ""]
+    lines += [c.message() for c in result.checks if c.verdict is result.verdict]
+    lines += ["", "frames exchanged:"]
+    lines += [f"  +{f.t:.3f}s {'→' if f.direction == 'sent' else '←'} {f.text[:2000]}" for f in result.frames]
+    if result.reproduce:
+        lines += ["", "reproduce with:", f"  {result.reproduce['command']}  # then send:"]
+        lines += [f"    {t[:2000]}" for t in result.reproduce["frames"]]
+        lines += [f"  {result.reproduce['case_command']}"]
+    return "\n".join(lines)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_KEY, None)
+    if state is None:
+        return
+    try:
+        report_dir = session.config.getoption("lcm_report_dir")
+        if report_dir and state.results:
+            from .report import write_reports
+
+            run = RunResult(target=state.target.profile.url, suite_version=__version__, results=state.results,
+                            dialect=detect_dialect(state.results), strict=state.options.strict)
+            if state.options.expectations:
+                run.expectation_diffs = expectation_diffs(state.results, state.expected)
+            write_reports(run, report_dir)
+    finally:
+        state.close()
