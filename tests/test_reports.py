@@ -1,0 +1,358 @@
+"""The reports say the same thing in every format, survive hostile frames, and are deterministic."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conformance.report import write_reports
+from conformance.report.common import clean
+from conformance.report.terminal import print_progress, print_summary, progress_line, render_summary
+from conformance.results import CaseResult, CheckResult, Frame, RunResult, Verdict
+from conformance.spec import load_spec
+
+SPEC = load_spec()
+HOSTILE = 'ctl \x00\x08\x0b\x1b[31m\x7f\x9b\ufffe <script>alert("x")</script> ]]> ```é🚀\ud800'
+SENTINEL = "DIFF-SENTINEL"
+
+
+def check(name: str, verdict: Verdict, expected: str, actual: str, *ds: str) -> CheckResult:
+    return CheckResult(
+        name=name,
+        verdict=verdict,
+        requirements=("R-1",),
+        basis="documented",
+        doc=f"page row for {name}",
+        expected=expected,
+        actual=actual,
+        discrepancies=ds,
+    )
+
+
+def case(
+    ident: str, api: str, verdict: Verdict, *checks: CheckResult, **extra: object
+) -> CaseResult:
+    fields: dict = dict(
+        id=ident,
+        title=f"title of {ident}",
+        api=api,
+        requirements=(f"{ident}.req",),
+        doc=f"doc ref of {ident}",
+        basis="documented",
+        verdict=verdict,
+        detail=f"detail of {ident}",
+        checks=list(checks),
+        frames=[Frame("sent", 0.0, '{"subtopic": "X"}'), Frame("received", 0.01, f"re {ident}")],
+        duration=0.25,
+    )
+    fields.update(extra)
+    return CaseResult(**fields)
+
+
+def build_run(strict: bool = False) -> RunResult:
+    """One case of every verdict, a case that never ran, an API the spec lacks, hostile frames."""
+    grmdc, skip, mdc = "GetReservedManualDialContact", "SkipNonPEWCContact", "ManualDialCall"
+    fail = case(
+        "grmdc.fail",
+        grmdc,
+        Verdict.FAIL,
+        check("type of Consent", Verdict.FAIL, "a Boolean", "the string <b>yes</b>"),
+        check("subtopic", Verdict.PASS, grmdc, grmdc),
+        frames=[Frame("sent", 0.0, '{"data": {}}'), Frame("received", 0.5, HOSTILE)],
+        reproduce={
+            "frames": ['{"data": {}}'],
+            "command": "websocat ws://127.0.0.1:9/ < frames.txt",
+            "case_command": "lcm-conformance run --case grmdc.fail",
+        },
+    )
+    non_strict = case(
+        "grmdc.non_strict",
+        grmdc,
+        Verdict.NON_STRICT,
+        check(
+            "response shape",
+            Verdict.NON_STRICT,
+            json.dumps({"message": [{"ContactID": "1"}]}),
+            json.dumps({"message": {"ContactId": "1", "note": SENTINEL}}),
+            "D-08",
+            "D-09",
+        ),
+    )
+    info = check("error", Verdict.INFORMATIONAL, "", "{}")
+    return RunResult(
+        target="ws://127.0.0.1:8765/",
+        suite_version="9.9.9",
+        dialect="samples",
+        strict=strict,
+        duration=12.5,
+        expectation_diffs=["grmdc.fail: expected fail, got fail"],
+        results=[
+            case("zz.other", "NotAnApi", Verdict.PASS),
+            fail,
+            case("grmdc.pass", grmdc, Verdict.PASS, check("topic", Verdict.PASS, "WS", "WS")),
+            non_strict,
+            case("skip.unimpl", skip, Verdict.UNIMPLEMENTED, detail="no reply", not_run=None),
+            case("mdc.info", mdc, Verdict.INFORMATIONAL, info),
+            case("mdc.notrun", mdc, Verdict.INFORMATIONAL, not_run="needs a call id", frames=[]),
+        ],
+    )
+
+
+@pytest.fixture
+def reports(tmp_path: Path) -> dict[str, str]:
+    paths = write_reports(build_run(), tmp_path)
+    return {name: path.read_text(encoding="utf-8") for name, path in paths.items()}
+
+
+def test_writes_the_four_contract_files(tmp_path: Path) -> None:
+    paths = write_reports(build_run(), tmp_path / "new" / "dir")
+    names = {p.name for p in paths.values()}
+    assert names == {"results.json", "junit.xml", "report.md", "report.html"}
+    assert all(p.parent == tmp_path / "new" / "dir" for p in paths.values())
+
+
+def test_results_json_is_exactly_the_contract_and_round_trips(reports: dict[str, str]) -> None:
+    run = build_run()
+    data = json.loads(reports["json"])
+    assert data == json.loads(json.dumps(run.to_json()))
+    assert {"summary", "target", "suite_version", "results"} <= set(data)
+    assert data["summary"] == {
+        "pass": 2,
+        "non_strict": 1,
+        "informational": 2,
+        "unimplemented": 1,
+        "fail": 1,
+        "not_run": 1,
+        "total": 7,
+    }
+    for result in data["results"]:
+        assert {"id", "api", "requirements", "verdict", "detail"} <= set(result)
+    assert "🚀" in reports["json"]  # UTF-8, not \u escapes
+
+
+def junit_cases(text: str) -> dict[str, ET.Element]:
+    root = ET.fromstring(text.encode("utf-8"))
+    return {tc.get("name"): tc for tc in root.iter("testcase")}
+
+
+def test_junit_one_suite_per_api_in_spec_order_then_the_rest(reports: dict[str, str]) -> None:
+    root = ET.fromstring(reports["junit"].encode("utf-8"))
+    names = [s.get("name") for s in root.iter("testsuite")]
+    used = {c.api for c in build_run().results}
+    assert names == [*(n for n in SPEC.apis if n in used), "NotAnApi"]
+    for suite in root.iter("testsuite"):
+        for tc in suite.iter("testcase"):
+            assert tc.get("classname") == suite.get("name")
+    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("7", "1", "2")
+    grmdc = root.find("testsuite[@name='GetReservedManualDialContact']")
+    assert (grmdc.get("tests"), grmdc.get("failures"), grmdc.get("skipped")) == ("3", "1", "0")
+
+
+def test_junit_outcome_per_verdict(reports: dict[str, str]) -> None:
+    cases = junit_cases(reports["junit"])
+    failure = cases["grmdc.fail"].find("failure")
+    assert "type of Consent: expected a Boolean" in failure.get("message")
+    assert "subtopic" not in failure.get("message")  # only the checks that failed
+    assert "<script>" in failure.text and "\\x1b[31m" in failure.text  # frames, cleaned
+    assert "lcm-conformance run --case grmdc.fail" in failure.text
+    for ident in ("grmdc.pass", "grmdc.non_strict", "mdc.info", "zz.other"):
+        assert cases[ident].find("failure") is None, ident
+    assert cases["grmdc.pass"].find("system-out") is None
+    out = cases["grmdc.non_strict"].find("system-out").text
+    assert "D-08" in out and "D-09" in out and SPEC.discrepancies["D-08"].title in out
+    assert "error" in cases["mdc.info"].find("system-out").text
+    assert cases["skip.unimpl"].find("skipped").get("message") == "no reply"
+    assert cases["mdc.notrun"].find("skipped").get("message") == "needs a call id"
+
+
+def test_junit_strict_turns_non_strict_into_a_failure(tmp_path: Path) -> None:
+    paths = write_reports(build_run(strict=True), tmp_path)
+    cases = junit_cases(paths["junit"].read_text(encoding="utf-8"))
+    failure = cases["grmdc.non_strict"].find("failure")
+    assert failure is not None and "D-08" in failure.get("message")
+    assert cases["grmdc.non_strict"].find("system-out") is not None
+    assert ET.fromstring(paths["junit"].read_bytes()).get("failures") == "2"
+
+
+def test_clean_leaves_nothing_xml_or_a_terminal_would_choke_on() -> None:
+    cleaned = clean(HOSTILE)
+    assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\ufffe\uffff]", cleaned)
+    for shown in ("\\x00", "\\x1b", "\\x9b", "\\ufffe", "\\ud800", "é🚀"):
+        assert shown in cleaned
+    assert clean(cleaned) == cleaned
+
+
+def outside_code(markdown: str) -> str:
+    """The Markdown a renderer would interpret: fenced blocks and code spans removed."""
+    prose, fence = [], None
+    for line in markdown.splitlines():
+        marker = re.match(r"\s*(`{3,})", line)
+        if fence is None and marker:
+            fence = marker.group(1)
+        elif fence is not None and line.strip() == fence:
+            fence = None
+        elif fence is None:
+            prose.append(re.sub(r"(`+).*?\1", "", line))
+    assert fence is None, "a fence was left open"
+    return "\n".join(prose)
+
+
+def test_markdown_holds_every_case_and_the_facts_of_each(reports: dict[str, str]) -> None:
+    md = reports["markdown"]
+    for result in build_run().results:
+        assert result.id in md
+    assert "| GetReservedManualDialContact | 1 | 1 | 0 | 0 | 1 | 0 | 3 |" in md
+    assert "| **total** | **2** | **1** | **2** | **1** | **1** | **1** | **7** |" in md
+    assert "`grmdc.fail.req`" in md and "doc ref of grmdc.fail" in md
+    assert "Dialect detected: `samples`" in md and "`ws://127.0.0.1:8765/`" in md
+    assert "expected: *(empty)*" in md and "actual: `{}`" in md
+    assert "expected: `a Boolean`" in md and "actual: `the string <b>yes</b>`" in md
+    assert f'+    "note": "{SENTINEL}"' in md  # multi-line expected/actual become a diff
+    assert "lcm-conformance run --case grmdc.fail" in md and "websocat" in md
+    passed = md.split("## PASS", 1)[1]
+    assert "`grmdc.pass`" in passed and "`zz.other`" in passed and "grmdc.fail" not in passed
+    headings = re.findall(r"^### (\S+)", md, re.M)
+    assert headings == ["GetReservedManualDialContact", "ManualDialCall", "SkipNonPEWCContact"]
+
+
+def test_markdown_discrepancy_titles_and_escaped_frames(reports: dict[str, str]) -> None:
+    md = reports["markdown"]
+    for ident in ("D-08", "D-09"):
+        title = SPEC.discrepancies[ident].title
+        assert re.sub(r"([\\`*_\[\]<>|#&!])", r"\\\1", title) in md
+    assert "<script>" in md  # verbatim, but only inside code
+    prose = outside_code(md)
+    assert "<script" not in prose and "<b>" not in prose
+    assert "````" in md  # the frame's ``` cannot close the fence around it
+    assert "\x1b" not in md and "\x00" not in md
+
+
+def test_html_holds_every_case_and_the_facts_of_each(reports: dict[str, str]) -> None:
+    page = reports["html"]
+    for result in build_run().results:
+        assert f'id="case-{result.id}"' in page
+    assert "the string &lt;b&gt;yes&lt;/b&gt;" in page and "a Boolean" in page
+    assert f'<span class="add">+    &quot;note&quot;: &quot;{SENTINEL}&quot;' in page
+    for ident in ("D-08", "D-09"):
+        assert f"<code>{ident}</code> " + html.escape(SPEC.discrepancies[ident].title) in page
+    assert "lcm-conformance run --case grmdc.fail" in page
+    assert "<code>grmdc.fail.req</code>" in page and "doc ref of grmdc.fail" in page
+    assert "<code>samples</code>" in page and "ws://127.0.0.1:8765/" in page
+    assert 'class="n v-fail">1<' in page  # counts coloured by verdict
+
+
+def test_html_escapes_what_targets_send_and_is_self_contained(reports: dict[str, str]) -> None:
+    page = reports["html"]
+    assert "<script" not in page.lower()
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    assert "<link" not in page and "@import" not in page and "url(" not in page
+    assert "\x1b" not in page and "\x00" not in page
+
+    class Tags(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.stack: list[str] = []
+            self.details = 0
+
+        def handle_starttag(self, tag: str, attrs: list) -> None:
+            if tag not in {"meta", "br"}:
+                self.stack.append(tag)
+            self.details += tag == "details"
+
+        def handle_endtag(self, tag: str) -> None:
+            assert self.stack.pop() == tag
+
+    tags = Tags()
+    tags.feed(page)
+    assert tags.stack == [] and tags.details == len(build_run().results)
+
+
+def test_reports_are_byte_identical_across_writes(tmp_path: Path) -> None:
+    first = write_reports(build_run(), tmp_path / "a")
+    second = write_reports(build_run(), tmp_path / "b")
+    for name, path in first.items():
+        assert path.read_bytes() == second[name].read_bytes(), name
+
+
+def test_an_empty_run_still_writes_valid_reports(tmp_path: Path) -> None:
+    paths = write_reports(RunResult(target="ws://x/", suite_version="1"), tmp_path)
+    assert json.loads(paths["json"].read_text(encoding="utf-8"))["summary"]["total"] == 0
+    assert ET.fromstring(paths["junit"].read_bytes()).get("tests") == "0"
+    assert "PASSED" in paths["markdown"].read_text(encoding="utf-8")
+
+
+def test_terminal_summary_prints_counts_failures_and_how_to_reproduce() -> None:
+    text = render_summary(build_run(), SPEC)
+    rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
+    assert rows["GetReservedManualDialContact"] == ["1", "1", "0", "0", "1", "0", "3"]
+    assert rows["total"] == ["2", "1", "2", "1", "1", "1", "7"]
+    assert "dialect samples" in text and "run time 12.5 s" in text
+    assert "FAILED (1 FAIL)" in text
+    assert "grmdc.fail: title of grmdc.fail" in text
+    assert "type of Consent: expected a Boolean" in text
+    assert "re-run the case: lcm-conformance run --case grmdc.fail" in text
+    assert "grmdc.non_strict" not in text.split("Failing cases:")[1]
+    assert "\x1b" not in text
+    strict = render_summary(build_run(strict=True), SPEC)
+    assert "grmdc.non_strict" in strict.split("Failing cases:")[1]
+
+
+class FakeTTY(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_terminal_colour_only_on_a_tty_without_no_color(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    plain, tty = io.StringIO(), FakeTTY()
+    print_summary(build_run(), plain, spec=SPEC)
+    print_summary(build_run(), tty, spec=SPEC)
+    assert "\x1b[" not in plain.getvalue() and "\x1b[" in tty.getvalue()
+    monkeypatch.setenv("NO_COLOR", "1")
+    quiet = FakeTTY()
+    print_summary(build_run(), quiet, spec=SPEC)
+    assert quiet.getvalue() == plain.getvalue()
+
+
+def test_progress_line_has_a_character_per_case() -> None:
+    cases = build_run().results
+    grmdc = [c for c in cases if c.api == "GetReservedManualDialContact"]
+    assert progress_line("GRMDC", grmdc) == "GRMDC  F.N  3 cases"
+    mdc = [c for c in cases if c.api == "ManualDialCall"]
+    stream = io.StringIO()
+    print_progress("ManualDialCall", mdc, stream, spec=SPEC)
+    width = max(map(len, SPEC.apis))
+    assert stream.getvalue() == "ManualDialCall".ljust(width) + "  Is  2 cases\n"
+    assert progress_line("X", mdc[:1]).endswith("1 case")
+
+
+FIXTURE = HealthCheck.function_scoped_fixture
+ANY_TEXT = st.text(
+    st.one_of(st.characters(), st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF))
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[FIXTURE])
+@given(ANY_TEXT, ANY_TEXT)
+def test_any_frame_text_yields_valid_files(tmp_path: Path, frame: str, actual: str) -> None:
+    run = build_run()
+    run.results[1].frames.append(Frame("received", 1.0, frame))
+    run.results[1].checks.append(check("fuzzed", Verdict.FAIL, "x", actual))
+    paths = write_reports(run, tmp_path)
+    written = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert written == json.loads(json.dumps(run.to_json()))
+    junit = ET.fromstring(paths["junit"].read_bytes())
+    assert clean(frame) in junit.find(".//failure").text
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "<script" not in page.lower()
+    outside_code(paths["markdown"].read_text(encoding="utf-8"))
