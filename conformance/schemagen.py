@@ -7,9 +7,11 @@ discrepancy that explains it:
 
 - ``x-requirement``: the requirement id of the table row (or envelope row) a
   subschema checks;
-- ``x-discrepancies``: every discrepancy id that touches a subschema;
-- ``x-discrepancies-by-property`` (objects): for a member, the ids that explain its
-  absence (another spelling, or an optional member);
+- ``x-discrepancies``: on a row or envelope member, the discrepancy ids that change its
+  value (type, shape, envelope value) or introduced it (another spelling, a sample-only
+  field), and on a spelling group, the ids of its spellings;
+- ``x-discrepancies-by-property`` (objects): for a member, the ids that bear on its
+  presence (another spelling, an optional member, a member only a sample shows);
 - ``x-discrepancies-by-type`` / ``x-discrepancies-by-value``: for a JSON type or an
   envelope value the samples show, the ids that explain it.
 
@@ -39,13 +41,17 @@ PROFILES = ("strict", "lenient")
 DIRECTIONS = ("request", "response")
 BODY = {"request": "data", "response": "message"}
 """The envelope member that carries each direction's table rows (the wire binding)."""
-TABLES = {"request": ("Request Parameters", "Data Parameters"), "response": ("Response Parameters", "Message Parameters")}
+TABLES = {
+    "request": ("Request Parameters", "Data Parameters"),
+    "response": ("Response Parameters", "Message Parameters"),
+}
+"""The page's envelope table and rows table of each direction, as the descriptions name them."""
 FORMATS_FILE = "common/formats.json"
 ENVELOPE_FILE = "common/envelope.json"
 EFFECT_KINDS = ("value", "optional", "name", "type", "shape", "sample_fields")
 PROFILE_TEXT = {
     "strict": "exactly what the tables say",
-    "lenient": "what the tables say, and also what the samples show for every registered discrepancy",
+    "lenient": "the tables, and also what the samples show for every registered discrepancy",
 }
 
 Schema = dict[str, Any]
@@ -115,7 +121,8 @@ def registry(schemas: Iterable[Schema]) -> Registry:
 
 
 def _file(path: str, title: str, description: str, **body: Any) -> Schema:
-    return {"$schema": DIALECT, "$id": BASE_URI + path, "title": title, "description": description, **body}
+    head = {"$schema": DIALECT, "$id": BASE_URI + path, "title": title, "description": description}
+    return {**head, **body}
 
 
 def _formats(spec: Spec) -> Schema:
@@ -138,19 +145,20 @@ def _formats(spec: Spec) -> Schema:
 
 
 def _envelope(spec: Spec) -> Schema:
-    keys = sorted({k for api in spec.apis.values() for d in DIRECTIONS for k in envelope_of(api, d)})
+    keys = sorted({k for a in spec.apis.values() for d in DIRECTIONS for k in envelope_of(a, d)})
     bodies = set(BODY.values())
     defs = {
         key: {
             "type": "object" if key in bodies else "string",
-            "description": f"Envelope member {key}, as every API's Request/Response Parameters table lists it.",
+            "description": f"Envelope member {key}, as every API's envelope table lists it.",
         }
         for key in keys
     }
     return _file(
         ENVELOPE_FILE,
         "Message envelope",
-        "The JSON type of each envelope member, shared by every API; each API's schema adds its own values.",
+        "The JSON type of each envelope member, shared by every API; "
+        "each API's schema adds the values its own tables give.",
         **{"$defs": defs},
     )
 
@@ -176,7 +184,9 @@ def _check_effects(spec: Spec, api: Api) -> None:
     known = _known_paths(api)
     for e in spec.effects(api.name):
         if e.kind not in EFFECT_KINDS or e.path not in known:
-            raise ValueError(f"{e.discrepancy}: {e.kind} effect on {api.name} {e.path} matches nothing")
+            raise ValueError(
+                f"{e.discrepancy}: {e.kind} effect on {api.name} {e.path} matches nothing"
+            )
 
 
 def _ids(effects: Iterable[Effect]) -> list[str]:
@@ -218,25 +228,26 @@ class _Builder:
         node = _file(
             path,
             f"{self.api.name} {self.direction} ({profile})",
-            f"{self.api.title}: the {self.direction} message, {PROFILE_TEXT[profile]}. Source: {self.api.ref}.",
+            f"{self.api.title}: the {self.direction} message, {PROFILE_TEXT[profile]}. "
+            f"Source: {self.api.ref}.",
             type="object",
             properties={k: self.member(k, v) for k, v in envelope.items()},
         )
-        absence = {k: self.effects(f"{self.direction}.envelope.{k}", "optional") for k in envelope}
-        return self.members(node, list(envelope), absence, [])
+        presence = {k: self.effects(f"{self.direction}.envelope.{k}", "optional") for k in envelope}
+        return self.members(node, list(envelope), presence)
 
     def members(
-        self, node: Schema, mandatory: list[str], absence: dict[str, list[Effect]], own: list[Effect]
+        self, node: Schema, mandatory: list[str], presence: dict[str, list[Effect]]
     ) -> Schema:
         """Require the mandatory members (lenient spares those a discrepancy lets go missing)
-        and record, per member, which discrepancies explain its absence."""
-        required = [name for name in mandatory if not (self.lenient and absence[name])]
+        and record, per member, the discrepancies that bear on its presence."""
+        required = [name for name in mandatory if not (self.lenient and presence[name])]
         if required:
             node["required"] = required
-        by_property = {name: _ids(found) for name, found in absence.items() if found}
+        by_property = {name: _ids(found) for name, found in presence.items() if found}
         if by_property:
             node["x-discrepancies-by-property"] = by_property
-        return _annotate(node, [*own, *(e for found in absence.values() for e in found)])
+        return node
 
     def member(self, key: str, value: str) -> Schema:
         table, rows = TABLES[self.direction]
@@ -261,27 +272,33 @@ class _Builder:
         """The table's value; lenient adds the values the samples show."""
         extra = {v: _ids(e for e in effects if v in e.also) for e in effects for v in e.also}
         extra.pop(table_value, None)
-        node: Schema = {"enum": [table_value, *extra]} if self.lenient and extra else {"const": table_value}
+        node: Schema = {"const": table_value}
+        if self.lenient and extra:
+            node = {"enum": [table_value, *extra]}
         if extra:
             node["x-discrepancies-by-value"] = extra
         return node
 
-    def obj(self, fields: tuple[Field, ...], path: str, inherited: tuple[Effect, ...] = ()) -> Schema:
-        added = self.effects(path, "sample_fields")
-        extra = [(f, (e,)) for e in added for f in sample_fields(e)]
+    def obj(
+        self, fields: tuple[Field, ...], path: str, inherited: tuple[Effect, ...] = ()
+    ) -> Schema:
+        extra = [(f, (e,)) for e in self.effects(path, "sample_fields") for f in sample_fields(e)]
         properties = {f.name: self.field(f, inherited) for f in fields}
         properties.update((f.name, self.field(f, origin)) for f, origin in extra)
         node: Schema = {"type": "object", "properties": properties}
-        groups = [self.spellings(f, e) for f in fields for e in self.effects(f.path, "name")]
+        groups = [self.spellings(f, self.effects(f.path, "name")) for f in fields]
+        groups = [g for g in groups if g]
         if groups:
             node["allOf"] = groups
-        absence = {f.name: self.effects(f.path, "name", "optional") for f in fields}
-        return self.members(node, [f.name for f in fields if f.mandatory], absence, added)
+        presence = {f.name: self.effects(f.path, "name", "optional") for f in fields}
+        presence.update((f.name, list(origin)) for f, origin in extra)
+        return self.members(node, [f.name for f in fields if f.mandatory], presence)
 
     def field(self, f: Field, inherited: tuple[Effect, ...] = ()) -> Schema:
-        """One row. Its own ``x-discrepancies`` leave out name and optional effects: those
-        live on the parent object, since they change the parent, not the row's value."""
-        node: Schema = {"description": self.describe(f, _ids([*inherited, *self.effects(f.path)]))}
+        """One row. Its own ``x-discrepancies`` leave out name and optional effects: the
+        parent records those, since they bear on the row's presence, not its value."""
+        ids = _ids([*inherited, *self.effects(f.path)])
+        node: Schema = {"description": self.describe(f, ids)}
         if f.id:
             node["x-requirement"] = f.id
         if f.format:
@@ -320,15 +337,17 @@ class _Builder:
             out.append({"if": {"type": "object"}, "then": items})
         return out
 
-    def spellings(self, f: Field, effect: Effect) -> Schema:
-        """One name effect: lenient wants exactly one spelling (or none, if the row may be
-        absent); strict, when the table's spelling is missing, checks the other's type."""
-        names = [f.name, *effect.also]
-        others = {name: self.field(f, (effect,)) for name in effect.also}
+    def spellings(self, f: Field, effects: list[Effect]) -> Schema:
+        """A row's name effects: lenient wants exactly one spelling (or none, if the row may
+        be absent); strict, when the table's spelling is missing, checks the others' type."""
+        if not effects:
+            return {}
+        others = {name: self.field(f, (e,)) for e in effects for name in e.also}
+        names = [f.name, *others]
         node: Schema = {
             "x-requirement": f.id,
             "description": f"Row {f.name}, spelled {' or '.join(names)}: requirement {f.id} "
-            f"({self.api.ref}).{_see([effect.discrepancy])}",
+            f"({self.api.ref}).{_see(_ids(effects))}",
         }
         if self.lenient:
             branches: list[Schema] = [{"required": [n]} for n in names]
@@ -337,7 +356,7 @@ class _Builder:
             node.update(oneOf=branches, properties=others)
         elif f.mandatory:
             node.update({"if": {"not": {"required": [f.name]}}, "then": {"properties": others}})
-        return _annotate(node, [effect])
+        return _annotate(node, effects)
 
     def describe(self, f: Field, ids: list[str]) -> str:
         where = f"Table row {f.id}" if f.id else "No table row: only a sample shows this field"

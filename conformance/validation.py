@@ -24,7 +24,7 @@ Profile = Literal["strict", "lenient"]
 Direction = Literal["request", "response"]
 Verdict = Literal["pass", "non_strict", "fail"]
 
-_JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")
+_JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")  # sorted
 _TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER
 _SHOWN = 60
 """How many characters of an arrived value a message quotes."""
@@ -84,7 +84,11 @@ def validate(message: object, api: str, direction: Direction, profile: Profile) 
     """Every violation of one profile's schema, sorted; empty when the message is valid."""
     validator = _validator(api, direction, profile)
     found = [v for error in validator.iter_errors(message) for v in _violations(error, validator)]
-    return sorted(set(_without_shadowed(found)), key=lambda v: (v.path, v.message, v.requirement or ""))
+    return sorted(set(_without_shadowed(found)), key=_order)
+
+
+def _order(v: Violation) -> tuple[str, str, str]:
+    return v.path, v.message, v.requirement or ""
 
 
 def judge(message: object, api: str, direction: Direction) -> Judgement:
@@ -105,7 +109,10 @@ def _without_shadowed(found: list[tuple[str, Violation]]) -> Iterator[Violation]
     return (v for keyword, v in found if keyword == "type" or v.path not in mistyped)
 
 
-def _violations(error: ValidationError, validator: Draft202012Validator) -> Iterator[tuple[str, Violation]]:
+def _violations(
+    error: ValidationError, validator: Draft202012Validator
+) -> Iterator[tuple[str, Violation]]:
+    """The violations one schema error stands for, each with the keyword that failed."""
     keyword = str(error.validator)
     nodes = _schema_chain(error, validator)
     requirement = _nearest(nodes, "x-requirement")
@@ -116,7 +123,7 @@ def _violations(error: ValidationError, validator: Draft202012Validator) -> Iter
             member = node.get("properties", {}).get(name, {})
             yield keyword, Violation(
                 _json_path([*path, name]),
-                f"expected the mandatory field {name!r}; got an object with {_members(error.instance)}",
+                f"expected the mandatory field {_shown(name)}; got {_members(error.instance)}",
                 member.get("x-requirement", requirement),
                 tuple(node.get("x-discrepancies-by-property", {}).get(name, ())),
             )
@@ -211,21 +218,21 @@ def _shown(value: object) -> str:
 
 
 def _quoted(names: Iterable[str]) -> str:
-    return ", ".join(repr(n) for n in names)
+    return ", ".join(map(_shown, names))
 
 
 def _members(instance: object) -> str:
-    return f"members {_quoted(sorted(instance))}" if isinstance(instance, dict) and instance else "no members"
-
-
-def _kind(instance: object) -> str:
-    return next(t for t in ("boolean", "integer", "number", "string", "array", "object", "null") if _TYPE_CHECKER.is_type(instance, t))
+    if isinstance(instance, dict) and instance:
+        return f"an object with members {_quoted(sorted(instance))}"
+    return "an object with no members"
 
 
 def _type(error: ValidationError, node: dict[str, Any]) -> str:
     wanted = error.validator_value
     wanted = " or ".join(wanted) if isinstance(wanted, list) else wanted
-    return f"expected {wanted}; got {_kind(error.instance)} {_shown(error.instance)}"
+    # the narrowest JSON type (integer sorts before number), or the Python type of a non-JSON value
+    kind = next(iter(_types_of(error.instance)), type(error.instance).__name__)
+    return f"expected {wanted}; got {kind} {_shown(error.instance)}"
 
 
 def _const(error: ValidationError, node: dict[str, Any]) -> str:
@@ -233,7 +240,8 @@ def _const(error: ValidationError, node: dict[str, Any]) -> str:
 
 
 def _enum(error: ValidationError, node: dict[str, Any]) -> str:
-    return f"expected one of {', '.join(map(_shown, error.validator_value))}; got {_shown(error.instance)}"
+    wanted = ", ".join(map(_shown, error.validator_value))
+    return f"expected one of {wanted}; got {_shown(error.instance)}"
 
 
 def _pattern(error: ValidationError, node: dict[str, Any]) -> str:

@@ -223,6 +223,7 @@ def test_a_mandatory_field_of_the_wrong_type_fails_both_profiles(api, direction,
         found = validate(message, api.name, direction, profile)
         assert names(found, where, requirement), found
         assert all(v.message.startswith("expected") for v in found)
+        assert ids_of(found) == set(), "no discrepancy explains a type no sample shows"
     assert judge(message, api.name, direction).verdict == "fail"
 
 
@@ -320,7 +321,7 @@ def test_a_non_object_message_fails_at_the_root() -> None:
     api = next(iter(SPEC.apis.values()))
     verdict = judge(["not", "an", "object"], api.name, "request")
     assert verdict.verdict == "fail" and verdict.discrepancies == ()
-    assert [v.path for v in verdict.strict] == ["$"]
+    assert [(v.path, v.discrepancies) for v in verdict.strict] == [("$", ())]
     assert verdict.strict[0].message.startswith("expected object; got array")
 
 

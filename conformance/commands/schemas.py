@@ -55,7 +55,7 @@ def _report(drift: list[tuple[str, schemagen.Drift]], directory: Path) -> int:
     for path, reason in drift:
         print(f"lcm-conformance schemas: {directory / path}: {reason}", file=sys.stderr)
     if drift:
-        print("lcm-conformance schemas: run `lcm-conformance schemas` to regenerate", file=sys.stderr)
+        print("lcm-conformance schemas: regenerate with `lcm-conformance schemas`", file=sys.stderr)
         return 1
     print(f"schemas in {directory} match spec/")
     return 0
