@@ -6,6 +6,7 @@ Every text is escaped through :func:`_e`: frames come from untrusted targets.
 from __future__ import annotations
 
 import html
+from typing import Sequence
 
 from ..results import CaseResult, CheckResult, Frame, RunResult, Verdict
 from ..spec import Spec
@@ -34,6 +35,7 @@ pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: .6em; overflow-x:
 table { border-collapse: collapse; margin: .5em 0; }
 th, td { border: 1px solid #d0d7de; padding: .25em .6em; text-align: left; vertical-align: top; }
 table.summary td.n { text-align: right; }
+table.checks code { white-space: pre-wrap; word-break: break-all; }
 table.summary td.zero { color: #8c959f; }
 table.summary tr.total { font-weight: bold; }
 dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; }
@@ -98,6 +100,7 @@ def render(run: RunResult, spec: Spec) -> str:
 
 
 def _e(value: str) -> str:
+    """The one way text enters the page: cleaned, then HTML-escaped (quotes too)."""
     return html.escape(clean(value), quote=True)
 
 
@@ -130,7 +133,8 @@ def _header(run: RunResult) -> str:
     return _dl(rows)
 
 
-def _dl(rows: tuple[tuple[str, str], ...] | list[tuple[str, str]]) -> str:
+def _dl(rows: Sequence[tuple[str, str]]) -> str:
+    """A definition list of (label, already-escaped HTML) rows."""
     return '<dl class="meta">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
 
 
@@ -166,9 +170,7 @@ def _case(case: CaseResult, spec: Spec) -> str:
     if case.not_run:
         meta.append(("Not run", _e(case.not_run)))
     if case.discrepancies:
-        items = "".join(
-            f"<li>{_code(i)} {_e(t)}</li>" for i, t in discrepancies(case, spec)
-        )
+        items = "".join(f"<li>{_code(i)} {_e(t)}</li>" for i, t in discrepancies(case, spec))
         meta.append(("Discrepancies", f"<ul>{items}</ul>"))
     parts = [
         f'<details class="case {_class(case)}" id="{_case_anchor(case)}"'
@@ -213,13 +215,14 @@ def _diff(lines: list[str]) -> str:
             return "hdr"
         return {"+": "add", "-": "del"}.get(line[:1], "ctx")
 
-    body = "\n".join(f'<span class="{kind(i, l)}">{_e(l)}</span>' for i, l in enumerate(lines))
+    body = "\n".join(f'<span class="{kind(i, ln)}">{_e(ln)}</span>' for i, ln in enumerate(lines))
     return f'<pre class="diff">{body}</pre>'
 
 
 def _frames(frames: list[Frame]) -> str:
     if not frames:
         return "<p>No frames exchanged.</p>"
+
     def line(frame: Frame) -> str:
         direction = "sent" if frame.direction == "sent" else "received"
         return f'<span class="f-{direction}">{_e(frame_line(frame))}</span>'
