@@ -180,7 +180,9 @@ def _join(parent: str, child: str) -> str:
 
 
 def _validate(doc: Any, origin: str | None) -> None:
-    errors = sorted(_validator().iter_errors(doc), key=lambda e: (len(e.absolute_path), _key(e.absolute_path)))
+    errors = sorted(
+        _validator().iter_errors(doc), key=lambda e: (len(e.absolute_path), _key(e.absolute_path))
+    )
     if not errors:
         return
     err = errors[0]
@@ -197,14 +199,18 @@ def _validate(doc: Any, origin: str | None) -> None:
     raise ProfileError(key or None, f"{err.instance!r}: {hint}" if hint else err.message, origin)
 
 
-def _interpolate(headers: Mapping[str, str], env: Mapping[str, str], origin: str | None) -> tuple[dict[str, str], set[str]]:
+def _interpolate(
+    headers: Mapping[str, str], env: Mapping[str, str], origin: str | None
+) -> tuple[dict[str, str], set[str]]:
+    """Headers with ``${NAME}`` filled from env, and the (non-empty) values filled in."""
     secrets: set[str] = set()
     out = {}
     for name, value in headers.items():
         def sub(m: re.Match[str]) -> str:
             var = m.group(1)
             if var not in env:
-                raise ProfileError(f"headers.{name}", f"environment variable {var} is not set", origin)
+                message = f"environment variable {var} is not set"
+                raise ProfileError(f"headers.{name}", message, origin)
             secrets.add(env[var])
             return env[var]
 
@@ -268,7 +274,8 @@ def load_profile(
     known = tuple(spec.apis)
     for i, name in enumerate(doc.get("apis", ())):
         if name not in known:
-            raise ProfileError(f"apis[{i}]", f"unknown API {name!r}; documented: {', '.join(known)}", origin)
+            message = f"unknown API {name!r}; documented: {', '.join(known)}"
+            raise ProfileError(f"apis[{i}]", message, origin)
     defaults = _defaults(spec)
     cm_version = doc.get("campaign_manager_version", defaults["campaign_manager_version"])
     apis = tuple(doc["apis"]) if "apis" in doc else tuple(

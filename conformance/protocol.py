@@ -119,13 +119,15 @@ def build_request(
     return Request(api.name, message, encode(message))
 
 
-def frame(message: Mapping[str, Any], api: str | None = None) -> Request:
+def as_request(message: Mapping[str, Any], api: str | None = None) -> Request:
     """Wrap a message built elsewhere (e.g. by :mod:`conformance.messages`) as a request."""
     message = dict(message)
     return Request(api, message, encode(message))
 
 
-def expected_reply(api: Api | str, request: Request | Mapping[str, Any], spec: Spec | None = None) -> tuple[str, str | None]:
+def expected_reply(
+    api: Api | str, request: Request | Mapping[str, Any], spec: Spec | None = None
+) -> tuple[str, str | None]:
     """``(response subtopic, call id or None)`` that pairs the answer with this request.
 
     The call id counts only where the page has it both in the request data and in the
@@ -234,7 +236,8 @@ def response_keys(spec: Spec | None = None) -> tuple[str, ...]:
     if spec is None:
         return _default_response_keys()
     apis = list(spec.apis.values())
-    return tuple(k for k in apis[0].response_envelope if all(k in a.response_envelope for a in apis))
+    first = apis[0].response_envelope
+    return tuple(k for k in first if all(k in a.response_envelope for a in apis))
 
 
 @cache
@@ -255,7 +258,8 @@ def parse_frame(frame: str | bytes, required: tuple[str, ...] | None = None) -> 
         return NotJson(frame, str(exc) or type(exc).__name__)
     if not isinstance(value, dict):
         return NotObject(frame, value)
-    missing = tuple(k for k in (required or response_keys()) if k not in value)
+    required = response_keys() if required is None else required
+    missing = tuple(k for k in required if k not in value)
     return MissingKeys(frame, value, missing) if missing else Message(frame, value)
 
 
@@ -304,7 +308,11 @@ _ARROWS: Final = {"sent": "→", "received": "←"}
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """One frame on the wire: direction, seconds since the log began, redacted text."""
+    """One frame on the wire: direction, seconds since the log began, redacted text.
+
+    In an exchange's log ``at`` counts from :attr:`Exchange.started`, so a case re-bases
+    it onto its own clock by adding that offset.
+    """
 
     direction: Direction
     at: float
@@ -349,14 +357,18 @@ class FrameLog:
         for i, f in enumerate(self._frames):
             if self.dropped and i == len(self._frames) - 1:
                 lines.append(f"  … {self.dropped} more frame(s) not kept …")
-            text = f.text if len(f.text) <= max_chars else f"{f.text[:max_chars]}… ({len(f.text)} chars)"
+            text = f.text
+            if len(text) > max_chars:
+                text = f"{text[:max_chars]}… ({len(text)} chars)"
             lines.append(f"+{f.at:.3f}s {_ARROWS[f.direction]} {text}")
         return "\n".join(lines)
 
     def to_json(self) -> dict[str, Any]:
         """The log as data, for ``results.json`` and the HTML report."""
         return {
-            "frames": [{"direction": f.direction, "at": round(f.at, 6), "text": f.text} for f in self._frames],
+            "frames": [
+                {"direction": f.direction, "at": round(f.at, 6), "text": f.text} for f in self._frames
+            ],
             "dropped": self.dropped,
         }
 
@@ -375,7 +387,12 @@ class Status(enum.Enum):
 
 @dataclass(frozen=True)
 class Exchange:
-    """One request and what came back: the answer, or why none did, with the frames seen."""
+    """One request and what came back: the answer, or why none did, with the frames seen.
+
+    ``request`` and ``response`` are the raw texts the checks judge; ``log`` and ``reason``
+    are redacted and are what failure messages and reports show. ``started`` is the
+    caller's clock at send time (the event loop's clock under the transport).
+    """
 
     status: Status
     request: str
@@ -385,6 +402,7 @@ class Exchange:
     unmatched: tuple[Event, ...]
     unmatched_count: int
     received: int
+    started: float
     elapsed: float
     log: FrameLog
     reason: str
@@ -423,7 +441,8 @@ class Correlator:
 
     After a TIMEOUT or FLOODED exchange a late answer may still come and be taken for the
     next request's, so the correlator refuses to send until :meth:`reset` (call it after
-    reconnecting). CLOSED needs a reconnect too.
+    reconnecting). CLOSED needs a reconnect too. Frames that arrive between exchanges
+    (pushed by the target unasked) are read with the next exchange and kept as unmatched.
     """
 
     def __init__(
@@ -439,7 +458,7 @@ class Correlator:
         self.keep = keep
         self.max_frames = max_frames
         self.redact = redact
-        self.required = required or response_keys()
+        self.required = response_keys() if required is None else required
         self._state = _State.IDLE
         self.deadline: float | None = None
 
@@ -470,7 +489,9 @@ class Correlator:
         """Start an exchange; returns the text frame to put on the wire."""
         if self._state is not _State.IDLE:
             raise ProtocolStateError(
-                "an exchange is in flight" if self.awaiting else "connection out of sync: reconnect and reset()"
+                "an exchange is in flight"
+                if self.awaiting
+                else "connection out of sync: reconnect and reset()"
             )
         text = request.text if isinstance(request, Request) else request
         self._state = _State.AWAITING
@@ -507,21 +528,22 @@ class Correlator:
         if len(self._unmatched) < self.keep:
             self._unmatched.append(event)
         if self._received >= self.max_frames:
-            return self._finish(
-                Status.FLOODED, now, None, f"{self._received} frames without {self._wanted()}; stopped reading"
-            )
+            reason = f"{self._received} frames without {self._wanted()}; stopped reading"
+            return self._finish(Status.FLOODED, now, None, reason)
         return None
 
     def expire(self, now: float) -> Exchange:
         """End the exchange at its deadline: nothing matching came in time."""
         self._require_awaiting()
         waited = self.deadline - self._t0
-        return self._finish(Status.TIMEOUT, now, None, f"no {self._wanted()} within {waited:g}s{self._others()}")
+        reason = f"no {self._wanted()} within {waited:g}s{self._others()}"
+        return self._finish(Status.TIMEOUT, now, None, reason)
 
     def closed(self, now: float, reason: str) -> Exchange:
         """End the exchange because the connection closed before the answer."""
         self._require_awaiting()
-        return self._finish(Status.CLOSED, now, None, f"connection closed before {self._wanted()}: {reason}{self._others()}")
+        reason = f"connection closed before {self._wanted()}: {reason}{self._others()}"
+        return self._finish(Status.CLOSED, now, None, reason)
 
     def _matches(self, event: Event) -> bool:
         if self._subtopic is None:
@@ -559,6 +581,7 @@ class Correlator:
             unmatched=tuple(self._unmatched),
             unmatched_count=self._unmatched_count,
             received=self._received,
+            started=self._t0,
             elapsed=now - self._t0,
             log=self._log,
             reason=self.redact(reason) if self.redact else reason,

@@ -134,7 +134,9 @@ class Connection:
         self.max_frame_bytes = max_frame_bytes
         self.connects = 0
         """How many times a connection was opened (a reconnect count for reports)."""
-        self._ssl = ssl.create_default_context(cafile=str(ca_file) if ca_file else None) if parts.scheme == "wss" else None
+        self._ssl = None
+        if parts.scheme == "wss":
+            self._ssl = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
         # A proxy from the environment can never reach a loopback target.
         self._proxy: Any = None if _is_loopback(parts.hostname) else True
         self._core = Correlator(keep=keep, max_frames=max_frames, redact=redact)
@@ -177,7 +179,8 @@ class Connection:
                 max_size=self.max_frame_bytes,
             )
         except (OSError, TimeoutError, InvalidHandshake) as exc:
-            raise TargetUnreachable(self.url, _unreachable_reason(exc, self.connect_timeout)) from exc
+            reason = _unreachable_reason(exc, self.connect_timeout)
+            raise TargetUnreachable(self.url, reason) from exc
         self.connects += 1
         self._core.reset()
 
@@ -218,7 +221,8 @@ class Connection:
         text = core.send(request, expect_subtopic, expect_callid, now=clock(),
                          timeout=self.response_timeout if timeout is None else timeout)
         try:
-            async with asyncio.timeout_at(core.deadline):  # a target that stops reading blocks send too
+            # The deadline covers send too: a target that stops reading blocks it.
+            async with asyncio.timeout_at(core.deadline):
                 await ws.send(text)
                 while (result := core.receive(await ws.recv(), clock())) is None:
                     pass

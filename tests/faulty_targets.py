@@ -97,7 +97,8 @@ class FaultyTarget:
             return
         if fault == "flood":
             for i in range(self.flood):
-                await ws.send(json.dumps({"channel": "LCM", "topic": "Noise", "subtopic": "Noise", "message": {"n": i}}))
+                noise = {"channel": "LCM", "topic": "X", "subtopic": "Noise", "message": {"n": i}}
+                await ws.send(json.dumps(noise))
         if fault == "late":
             try:  # the delay is the fault; it ends early if the client goes away
                 await asyncio.wait_for(ws.wait_closed(), self.delay)

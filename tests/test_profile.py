@@ -39,11 +39,15 @@ def test_defaults_are_the_doc_sample_values():
     p = default_profile(URL)
     scoc = sample_data("SetCallOutcomeWithComments")
     assert p.url == URL
-    assert (p.fixtures.call_id, p.fixtures.account_number) == (scoc["callid"], scoc["AccountNumber"])
+    assert p.fixtures.call_id == scoc["callid"]
+    assert p.fixtures.account_number == scoc["AccountNumber"]
     assert p.fixtures.telephony_outcome_id == str(scoc["OutcomeId"])
     assert p.fixtures.business_outcome_id == str(sample_data("SkipManualDialContact")["OutcomeId"])
     assert p.fixtures.phone_number == sample_data("ManualDialCall")["PhoneNumber"]
-    assert p.agents == (sample_data("GetReservedManualDialContact")["AgentID"], sample_data("SkipNonPEWCContact")["userID"])
+    assert p.agents == (
+        sample_data("GetReservedManualDialContact")["AgentID"],
+        sample_data("SkipNonPEWCContact")["userID"],
+    )
     assert p.agent != p.second_agent
     assert p.apis == tuple(SPEC.apis) and p.campaign_manager_version is None
     assert not p.headers and not p.secrets and p.ca_file is None
@@ -110,7 +114,8 @@ def test_url_is_required():
 def test_overrides_win_dotted_or_nested_and_none_is_not_given(tmp_path):
     path = tmp_path / "p.yaml"
     path.write_text("url: ws://127.0.0.1:1/\ntimeouts: {connect: 1, response: 2}\n")
-    p = load_profile(path, {"url": URL, "timeouts.response": 3, "timeouts": {"run": 4}, "source": None}, env={})
+    overrides = {"url": URL, "timeouts.response": 3, "timeouts": {"run": 4}, "source": None}
+    p = load_profile(path, overrides, env={})
     assert p.url == URL and p.origin == path
     assert (p.timeouts.connect, p.timeouts.response, p.timeouts.run) == (1.0, 3.0, 4.0)
     assert p.source == default_profile(URL).source

@@ -21,10 +21,10 @@ from conformance.protocol import (
     ProtocolStateError,
     Redactor,
     Status,
+    as_request,
     build_request,
     default_envelope,
     expected_reply,
-    frame,
     parse_frame,
     response_keys,
 )
@@ -89,8 +89,8 @@ def test_nan_is_not_sent_as_json():
         build_request(MDC, {"PhoneNumber": float("nan")})
 
 
-def test_frame_wraps_a_ready_message():
-    req = frame({"a": "é"}, api="X")
+def test_as_request_wraps_a_ready_message():
+    req = as_request({"a": "é"}, api="X")
     assert (req.api, req.text) == ("X", '{"a":"é"}')
 
 
@@ -156,7 +156,8 @@ def test_parse_never_raises(data):
 
 def started(expect_subtopic=SCOC.response_subtopic, expect_callid=None, **kw):
     c = Correlator(**kw)
-    c.send(build_request(SCOC, {"callid": "12345"}), expect_subtopic, expect_callid, now=100.0, timeout=5.0)
+    req = build_request(SCOC, {"callid": "12345"})
+    c.send(req, expect_subtopic, expect_callid, now=100.0, timeout=5.0)
     return c
 
 
@@ -169,7 +170,7 @@ def test_answer_is_the_frame_with_the_response_subtopic():
     assert ex.message["subtopic"] == SCOC.response_subtopic
     assert ex.unmatched_count == 2 and [e.kind for e in ex.unmatched] == ["message", "not_json"]
     assert ex.received == 3
-    assert ex.elapsed == pytest.approx(0.3)
+    assert (ex.started, ex.elapsed) == (100.0, pytest.approx(0.3))
     assert c.in_sync and not c.awaiting
 
 
@@ -290,6 +291,7 @@ def test_frame_log_redacts_bounds_and_renders():
 
 def test_exchange_reason_and_log_are_redacted():
     c = Correlator(redact=Redactor(["12345"]))
-    c.send(build_request(SCOC, {"callid": "12345"}), SCOC.response_subtopic, "12345", now=0.0, timeout=1.0)
+    req = build_request(SCOC, {"callid": "12345"})
+    c.send(req, SCOC.response_subtopic, "12345", now=0.0, timeout=1.0)
     ex = c.expire(1.0)
     assert "12345" not in ex.reason and "12345" not in ex.log.render()

@@ -28,7 +28,8 @@ SCOC = load_spec().api("SetCallOutcomeWithComments")
 
 def echo_callid(request):
     """SCOC's sample answer, echoing the request's call id."""
-    return {**SCOC.sample_responses[0].message, "message": {"callid": request["data"]["callid"], "response": {"success": True}}}
+    message = {"callid": request["data"]["callid"], "response": {"success": True}}
+    return {**SCOC.sample_responses[0].message, "message": message}
 
 
 REPLIES = {SCOC.name: echo_callid}
@@ -125,7 +126,8 @@ def test_non_json_reply_is_recorded_or_taken_as_the_reply():
 
 def test_wrong_subtopic_is_unmatched():
     async def main():
-        async with FaultyTarget(REPLIES, fault="wrong_subtopic") as url, Connection(url, response_timeout=0.2) as conn:
+        target = FaultyTarget(REPLIES, fault="wrong_subtopic")
+        async with target as url, Connection(url, response_timeout=0.2) as conn:
             with pytest.raises(ResponseTimeout) as err:
                 await conn.exchange(*request())
         (event,) = err.value.exchange.unmatched
@@ -204,7 +206,8 @@ def test_handshake_headers_are_sent_and_env_secrets_redacted(tmp_path):
     async def main():
         target = FaultyTarget(REPLIES)
         async with target as url:
-            profile = load_profile(None, {"url": url, "headers": {"X-Token": "Bearer ${TOK}"}}, env={"TOK": "12345"})
+            doc = {"url": url, "headers": {"X-Token": "Bearer ${TOK}"}}
+            profile = load_profile(None, doc, env={"TOK": "12345"})
             async with Connection.from_profile(profile) as conn:
                 ex = await conn.exchange(*request("12345"))
         assert target.handshake_headers[0]["X-Token"] == "Bearer 12345"
@@ -238,7 +241,8 @@ def tls_files(tmp_path_factory):
             x509.CertificateBuilder()
             .subject_name(name(subject)).issuer_name(name(issuer))
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(days=1))
             .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
         )
         if not ca:
@@ -246,7 +250,8 @@ def tls_files(tmp_path_factory):
             builder = builder.add_extension(san, critical=False)
         return builder.sign(issuer_key, hashes.SHA256())
 
-    ca_key, leaf_key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    leaf_key = ec.generate_private_key(ec.SECP256R1())
     ca = cert("test CA", ca_key, "test CA", ca_key, True)
     leaf = cert("127.0.0.1", leaf_key, "test CA", ca_key, False)
     d = tmp_path_factory.mktemp("tls")
