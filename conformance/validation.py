@@ -128,6 +128,8 @@ def _violations(
                 tuple(node.get("x-discrepancies-by-property", {}).get(name, ())),
             )
     elif keyword == "oneOf" and _spellings(node):
+        if not isinstance(error.instance, dict):
+            return  # the spellings of a member mean nothing on a non-object: its type error says it
         names = _spellings(node)
         yield keyword, Violation(
             _json_path([*path, names[0]]),
@@ -191,8 +193,8 @@ def _spellings(node: dict[str, Any]) -> list[str]:
     return names if len(names) > 1 else []
 
 
-def _present(instance: object, names: list[str]) -> str:
-    present = [n for n in names if isinstance(instance, dict) and n in instance]
+def _present(instance: dict[str, Any], names: list[str]) -> str:
+    present = [n for n in names if n in instance]
     return _quoted(present) if present else "none of them"
 
 
