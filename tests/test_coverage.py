@@ -1,0 +1,26 @@
+"""Traceability: every table row, sample and error case of every page has a case."""
+
+from __future__ import annotations
+
+from conformance.cases import load_cases
+from conformance.cli import main
+from conformance.coverage import coverage, unknown_requirements
+from conformance.spec import load_spec
+
+SPEC = load_spec()
+CASES = load_cases(SPEC)
+
+
+def test_every_documented_requirement_has_a_case() -> None:
+    gaps = [req for req, ids in coverage(SPEC, CASES).items() if not ids]
+    assert not gaps, f"no case covers: {gaps}"
+
+
+def test_cases_name_only_requirements_the_spec_defines() -> None:
+    assert unknown_requirements(SPEC, CASES) == []
+
+
+def test_coverage_command_fails_on_a_gap(monkeypatch, capsys) -> None:
+    monkeypatch.setattr("conformance.commands.coverage.load_cases", lambda spec: CASES[:3])
+    assert main(["coverage", "--gaps"]) == 1
+    assert "NOT COVERED" in capsys.readouterr().out
