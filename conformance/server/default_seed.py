@@ -29,7 +29,7 @@ from .inputs import Reader
 from .seed import ACCOUNT, CALLID, RESERVED_TO, ContactReader
 from .wire import MESSAGE
 
-POOL_SIZE = 100
+POOL_SIZE = 1000
 """Open contacts of each consent type in the pool."""
 
 

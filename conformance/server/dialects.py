@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Mapping
 
 from ..spec import Api, Spec
@@ -38,7 +39,14 @@ class Style:
     collapse: frozenset[Path]
     """Table paths where a lone array item is sent as a bare object."""
 
+    @cached_property
+    def walk(self) -> frozenset[Path]:
+        """Paths at or above a rename or collapse: only these need walking."""
+        return frozenset(p[:n] for p in {*self.renames, *self.collapse} for n in range(len(p) + 1))
+
     def reword(self, value: Any, path: Path = ()) -> Any:
+        if path not in self.walk:
+            return value
         if isinstance(value, list):
             items = [self.reword(item, path) for item in value]
             return items[0] if path in self.collapse and len(items) == 1 else items

@@ -47,13 +47,12 @@ class Request:
     """The data fields under their table names, converted to their table types."""
 
 
+_JSON_TYPES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "array", dict: "object"}
+
+
 def json_type(value: Any) -> str:
     """The JSON Schema type word for a parsed JSON value (an integer is not a "number" here)."""
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    return {float: "number", str: "string", list: "array", dict: "object"}.get(type(value), "null")
+    return _JSON_TYPES.get(type(value), "null")
 
 
 def show(value: Any, limit: int = 60) -> str:
@@ -126,7 +125,7 @@ class FieldRule:
 
     def read(self, data: Mapping[str, Any], where: str) -> tuple[bool, Any]:
         """(present, canonical value) of this field in a data object."""
-        present = [s for s in self.spellings if s in data]
+        present = [s for s in self.spellings if s in data] if len(self.spellings) > 1 else [self.name] * (self.name in data)
         if not present:
             if self.mandatory:
                 raise BadRequest(f"{where}.{self.name} is missing")

@@ -1,0 +1,96 @@
+"""``lcm-conformance serve``: run the reference server until SIGINT or SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from pathlib import Path
+
+import yaml
+
+from ..server import Limits, SeedError, running_server
+from ..server.bindings import load_bindings
+from ..server.default_seed import default_seed
+from ..server.dialects import DIALECTS
+from ..spec import load_spec
+
+HELP = "run the reference server (the suite's default target)"
+DESCRIPTION = """\
+Run the reference server: a stateful implementation of the documented API over
+WebSocket, one JSON message per text frame. It prints "listening ws://HOST:PORT/" once
+it accepts connections, logs one line per request to stderr, and stops cleanly on
+Ctrl-C or SIGTERM.
+
+Without --seed it starts from the default seed, built from the doc's sample messages:
+each sample request, sent in doc order, gets exactly its sample response (with
+--dialect samples). --print-seed shows that seed, a starting point for your own.
+
+examples:
+  lcm-conformance serve --port 8765
+  lcm-conformance serve --dialect tables --seed my-seed.yaml --token s3cret
+  lcm-conformance serve --print-seed > my-seed.yaml
+"""
+_DEFAULTS = Limits()
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
+    parser.add_argument("--seed", type=Path, metavar="FILE", help="seed YAML replacing the default seed")
+    parser.add_argument("--dialect", choices=DIALECTS, default="samples", help="answer as the samples (default) or as the tables do")
+    parser.add_argument("--cm-version", type=int, metavar="V", help="act as this Campaign Manager version (drops APIs documented only up to an earlier one)")
+    parser.add_argument("--token", metavar="T", help="require this token in the handshake (Authorization: Bearer T, or ?token=T)")
+    parser.add_argument("--max-connections", type=int, default=_DEFAULTS.max_connections, metavar="N", help="open connections at most (default: %(default)s)")
+    parser.add_argument("--rate", type=float, default=_DEFAULTS.messages_per_second, metavar="R", help="messages per second per connection before frames wait; 0 for no limit (default: %(default)s)")
+    parser.add_argument("--burst", type=int, default=_DEFAULTS.burst, metavar="N", help="messages a connection may send at once (default: %(default)s)")
+    parser.add_argument("--max-frame-bytes", type=int, default=_DEFAULTS.max_frame_bytes, metavar="N", help="larger frames get an error reply (default: %(default)s)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
+    parser.add_argument("--print-seed", action="store_true", help="print the default seed as YAML and exit")
+
+
+async def _serve(args: argparse.Namespace, limits: Limits) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    async with running_server(
+        host=args.host,
+        port=args.port,
+        dialect=args.dialect,
+        seed=args.seed,
+        cm_version=args.cm_version,
+        token=args.token,
+        limits=limits,
+    ) as url:
+        print(f"listening {url}", flush=True)
+        await stop.wait()
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.print_seed:
+        spec = load_spec()
+        yaml.safe_dump(default_seed(spec, load_bindings(spec)), sys.stdout, sort_keys=False, allow_unicode=True)
+        return 0
+    if min(args.max_connections, args.burst, args.max_frame_bytes) < 1 or args.rate < 0:
+        print("lcm-conformance serve: limits must be positive (--rate may be 0)", file=sys.stderr)
+        return 2
+    limits = Limits(
+        max_connections=args.max_connections,
+        messages_per_second=args.rate or None,
+        burst=args.burst,
+        max_frame_bytes=args.max_frame_bytes,
+    )
+    logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s", level=logging.WARNING)
+    logging.getLogger("conformance.server").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    try:
+        asyncio.run(_serve(args, limits))
+    except SeedError as exc:
+        print(f"lcm-conformance serve: seed: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"lcm-conformance serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    return 0
