@@ -145,20 +145,21 @@ def _formats(spec: Spec) -> Schema:
 
 
 def _envelope(spec: Spec) -> Schema:
-    keys = sorted({k for a in spec.apis.values() for d in DIRECTIONS for k in envelope_of(a, d)})
-    bodies = set(BODY.values())
-    defs = {
-        key: {
-            "type": "object" if key in bodies else "string",
-            "description": f"Envelope member {key}, as every API's envelope table lists it.",
+    defs = {}
+    for direction in DIRECTIONS:
+        keys = sorted({k for api in spec.apis.values() for k in envelope_of(api, direction)})
+        defs[direction] = {
+            "type": "object",
+            "description": f"Any {direction}: an object whose envelope members have these types.",
+            "properties": {
+                k: {"type": "object" if k == BODY[direction] else "string"} for k in keys
+            },
         }
-        for key in keys
-    }
     return _file(
         ENVELOPE_FILE,
         "Message envelope",
-        "The JSON type of each envelope member, shared by every API; "
-        "each API's schema adds the values its own tables give.",
+        "The envelope every API shares, one definition per direction; each API's schema "
+        "refers to it and adds the members' values and which are required.",
         **{"$defs": defs},
     )
 
@@ -230,9 +231,9 @@ class _Builder:
             f"{self.api.name} {self.direction} ({profile})",
             f"{self.api.title}: the {self.direction} message, {PROFILE_TEXT[profile]}. "
             f"Source: {self.api.ref}.",
-            type="object",
             properties={k: self.member(k, v) for k, v in envelope.items()},
         )
+        node["$ref"] = f"../{ENVELOPE_FILE}#/$defs/{self.direction}"
         presence = {k: self.effects(f"{self.direction}.envelope.{k}", "optional") for k in envelope}
         return self.members(node, list(envelope), presence)
 
@@ -253,7 +254,7 @@ class _Builder:
         table, rows = TABLES[self.direction]
         path = f"{self.direction}.envelope.{key}"
         requirement = f"{self.api.abbr}.{path}"
-        node: Schema = {"$ref": f"../{ENVELOPE_FILE}#/$defs/{key}", "x-requirement": requirement}
+        node: Schema = {"x-requirement": requirement}
         if key == BODY[self.direction]:
             what = f"an object holding the {rows} rows"
             node.update(self.obj(rows_of(self.api, self.direction), f"{self.direction}.{key}"))

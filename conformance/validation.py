@@ -147,15 +147,20 @@ def _violations(
 
 
 def _schema_chain(error: ValidationError, validator: Draft202012Validator) -> list[dict[str, Any]]:
-    """The subschemas from the root down to the one that failed, following ``$ref``."""
+    """The API's own subschemas from its root down along the failed keyword's schema path,
+    then the subschema holding that keyword.
+
+    A ``$ref`` is transparent in the path, so a path into a shared piece (the envelope,
+    a format) goes on with the same member names: the walk stays on the API's own node for
+    that member, which is where the annotations are; it stops where the API's file ends.
+    """
     node: Any = validator.schema
-    resolver = _registry().resolver(base_uri=validator.schema.get("$id", ""))
     chain = [node]
     for key in list(error.absolute_schema_path)[:-1]:
-        while isinstance(node, dict) and key not in node and "$ref" in node:
-            resolved = resolver.lookup(node["$ref"])
-            node, resolver = resolved.contents, resolved.resolver
-        node = node[key]
+        if isinstance(node, dict) and key in node or isinstance(node, list) and key < len(node):
+            node = node[key]
+        else:
+            break
         if isinstance(node, dict):
             chain.append(node)
     if isinstance(error.schema, dict) and error.schema is not chain[-1]:
