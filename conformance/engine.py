@@ -8,10 +8,11 @@ not spill into the next one; the target's state is shared, as it is for real cli
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import shlex
 import time
-from typing import Any
+from typing import Any, Callable
 
 from .cases import Case, Step, fill
 from .checks import StepContext, run_check
@@ -133,13 +134,15 @@ class CaseRunner:
         finally:
             for conn in connections.values():
                 await conn.close()
-        result.checks, result.frames = checks, frames
+        redact = self.profile.redactor()
+        result.checks = [_redacted(c, redact) for c in checks] if redact else checks
+        result.frames = frames
         result.duration = time.perf_counter() - started
         if result.not_run is None:
             result.verdict = worst(c.verdict for c in checks)
         result.detail = _detail(result)
         if result.verdict is Verdict.FAIL:
-            result.reproduce = self._reproduce(case, sent)
+            result.reproduce = self._reproduce(case, [redact(t) for t in sent] if redact else sent)
         return result
 
     async def _step(self, case: Case, number: int, step: Step, conn: Connection, variables: dict[str, Any],
@@ -196,6 +199,11 @@ def _filled(step: Step, variables: dict[str, Any]) -> Step:
         capture=step.capture,
         require=step.require,
     )
+
+
+def _redacted(check: CheckResult, redact: Callable[[str], str]) -> CheckResult:
+    """A check whose texts (built from parsed replies) hide the profile's secrets."""
+    return dataclasses.replace(check, expected=redact(check.expected), actual=redact(check.actual))
 
 
 def _numbered(result: CheckResult, number: int) -> CheckResult:

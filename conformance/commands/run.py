@@ -56,6 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="run only the cases of this API (repeatable)")
     parser.add_argument("--dialect", choices=("samples", "tables"), default="samples",
                         help="dialect of the embedded reference server (default: samples)")
+    parser.add_argument("--response-timeout", type=float, metavar="SECONDS",
+                        help="how long to wait for each reply (default: the profile's, else 5)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
 
 
@@ -83,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
     options = RunOptions(
         target=args.target, profile=args.profile, strict=args.strict, cases=tuple(args.case),
         apis=tuple(args.api), expectations=args.expectations, dialect=args.dialect,
+        overrides={"timeouts.response": args.response_timeout} if args.response_timeout else {},
     )
     progress = _ApiProgress(args.quiet)
     try:
