@@ -93,17 +93,6 @@ class Profile:
     def redactor(self) -> Redactor:
         return Redactor(self.secrets)
 
-    def variables(self) -> dict[str, Any]:
-        """The profile's values by name, for filling case templates."""
-        return {
-            "agent": self.agent,
-            "second_agent": self.second_agent,
-            "agents": list(self.agents),
-            "source": self.source,
-            "fixtures": dict(vars(self.fixtures)),
-            "campaign_manager_version": self.campaign_manager_version,
-        }
-
     def describe(self) -> dict[str, Any]:
         """The profile as data for reports, secrets redacted."""
         redact = self.redactor()

@@ -151,4 +151,3 @@ def test_the_example_profile_is_valid(tmp_path):
     p = load_profile(tmp_path / "profile.yaml", env={"LCM_TOKEN": "abc"})
     assert p.url.startswith("wss://") and p.secrets == {"abc"}
     assert p.fixtures.telephony_outcome_id == "1"  # ids are kept as text
-    assert p.variables()["fixtures"]["call_id"] == p.fixtures.call_id
