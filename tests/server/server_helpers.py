@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
-from typing import Any
+from typing import Any, Coroutine
 
 from conformance.spec import Api, load_spec
 
@@ -12,6 +13,18 @@ SPEC = load_spec()
 APIS = list(SPEC.apis.values())
 ERROR_TYPE = next(e.type for api in APIS for e in api.errors)
 TIMEOUT = 5.0
+
+
+def run(coro: Coroutine[Any, Any, Any], timeout: float = 6 * TIMEOUT) -> Any:
+    """Run a test coroutine with a bound on the whole of it."""
+    return asyncio.run(asyncio.wait_for(coro, timeout))
+
+
+async def ask(ws: Any, message: dict[str, Any] | str | bytes) -> dict[str, Any]:
+    """Send one frame over a client connection and await one reply, bounded."""
+    await ws.send(message if isinstance(message, (str, bytes)) else json.dumps(message))
+    async with asyncio.timeout(TIMEOUT):
+        return json.loads(await ws.recv())
 
 
 def api_by_op(name: str) -> Api:
