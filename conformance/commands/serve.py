@@ -72,7 +72,8 @@ async def _serve(args: argparse.Namespace, limits: Limits) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.print_seed:
         spec = load_spec()
-        yaml.safe_dump(default_seed(spec, load_bindings(spec)), sys.stdout, sort_keys=False, allow_unicode=True)
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: the seed is long
+        yaml.dump(default_seed(spec, load_bindings(spec)), sys.stdout, Dumper=dumper, sort_keys=False, allow_unicode=True)
         return 0
     if min(args.max_connections, args.burst, args.max_frame_bytes) < 1 or args.rate < 0:
         print("lcm-conformance serve: limits must be positive (--rate may be 0)", file=sys.stderr)
