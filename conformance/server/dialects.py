@@ -19,7 +19,7 @@ from typing import Any, Mapping
 
 from ..spec import Api, Spec
 from .bindings import Bindings
-from .outcomes import Answer, Failure, Outcome
+from .outcomes import Failure, Outcome
 from .wire import MESSAGE, SUBTOPIC
 
 DIALECTS = ("samples", "tables")
@@ -78,17 +78,17 @@ def _sample_style(spec: Spec, api: Api) -> Style:
         return _table_style(spec, api)
     renames: dict[Path, dict[str, str]] = {}
     collapse = set()
+    prefix = f"response.{MESSAGE}."
+    effects = [e for e in spec.effects(api.name) if e.path.startswith(prefix)]
     for sample in api.sample_responses:
         message = sample.message.get(MESSAGE)
-        for effect in spec.effects(api.name, kind="name"):
-            parts = tuple(effect.path.split("."))[2:]
-            if effect.path.startswith(f"response.{MESSAGE}.") and isinstance(parent := _at(message, parts[:-1]), dict):
+        for effect in effects:
+            parts = tuple(effect.path.removeprefix(prefix).split("."))
+            if effect.kind == "name" and isinstance(parent := _at(message, parts[:-1]), dict):
                 for spelling in effect.also:
                     if spelling in parent:
                         renames.setdefault(parts[:-1], {})[parts[-1]] = spelling
-        for effect in spec.effects(api.name, kind="shape"):
-            parts = tuple(effect.path.split("."))[2:]
-            if isinstance(_at(message, parts), dict):
+            elif effect.kind == "shape" and isinstance(_at(message, parts), dict):
                 collapse.add(parts)
     return Style(_envelope(api.sample_responses[0].message), renames, frozenset(collapse))
 

@@ -15,6 +15,7 @@ from typing import Any, Callable, Iterable, Mapping
 import yaml
 
 from ..spec import Api, Field, Spec
+from .limits import MAX_FRAME_BYTES
 from .wire import DATA, SUBTOPIC
 
 _TYPE_WORDS = {
@@ -125,7 +126,7 @@ class FieldRule:
 
     def read(self, data: Mapping[str, Any], where: str) -> tuple[bool, Any]:
         """(present, canonical value) of this field in a data object."""
-        present = [s for s in self.spellings if s in data] if len(self.spellings) > 1 else [self.name] * (self.name in data)
+        present = [s for s in self.spellings if s in data]
         if not present:
             if self.mandatory:
                 raise BadRequest(f"{where}.{self.name} is missing")
@@ -218,7 +219,7 @@ def _reject_constant(name: str) -> Any:
 class Reader:
     """Turns frames into requests for the APIs this server offers."""
 
-    def __init__(self, spec: Spec, *, cm_version: int | None = None, max_frame_bytes: int = 64 * 1024) -> None:
+    def __init__(self, spec: Spec, *, cm_version: int | None = None, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
         self.max_frame_bytes = max_frame_bytes
         self.cm_version = cm_version
         self.rules: dict[str, ApiRules] = {}

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+MAX_FRAME_BYTES = 64 * 1024
+"""The documented frame limit: larger frames get an error reply."""
+
 
 @dataclass(frozen=True)
 class Limits:
@@ -14,7 +17,7 @@ class Limits:
     """Per connection; None serves as fast as frames come."""
     burst: int = 500
     """Frames a connection may send at once before the rate applies."""
-    max_frame_bytes: int = 64 * 1024
+    max_frame_bytes: int = MAX_FRAME_BYTES
     """Larger frames get an error reply; frames over 16 times this close the connection."""
 
     @property

@@ -19,6 +19,7 @@ from .default_seed import default_seed
 from .dialects import build_dialect
 from .handlers import Handler, build_handlers
 from .inputs import BadRequest, Reader, json_type
+from .limits import MAX_FRAME_BYTES
 from .outcomes import Failure, Outcome
 from .seed import SeedSource, build_state, read_seed
 from .state import State
@@ -96,7 +97,7 @@ def build_service(
     dialect: str = "samples",
     seed: SeedSource | None = None,
     cm_version: int | None = None,
-    max_frame_bytes: int = 64 * 1024,
+    max_frame_bytes: int = MAX_FRAME_BYTES,
     spec: Spec | None = None,
 ) -> Service:
     """The clean reference service. ``seed``: a seed file, a parsed seed, or None for the default."""
