@@ -1,0 +1,780 @@
+"""Every check can fail: each one is shown failing on a faulty target, through a real case.
+
+"A check that cannot fail is a defect." For every name in ``conformance.checks.CHECKS``
+a test runs a case of ``cases/*.yaml`` through :class:`CaseRunner` against a loopback
+:class:`FaultyTarget` whose replies are computed from the request and the doc samples
+with one fault injected, and asserts that
+
+* the case is FAIL (INFORMATIONAL for an inferred check, which must never FAIL),
+* the failing check says what was expected, what arrived and where the doc says so,
+* the case result carries the frames exchanged, and a FAIL carries a reproduction;
+
+then runs the same case against the same fake with the fault switched off and against
+the reference server, where it does not fail: the injected fault is what failed it.
+Transport faults (close, non-JSON, flood, wrong subtopic, late) and a hanging target are
+covered too: the case FAILs with the reason, the next case still runs, the run is bounded.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import itertools
+import time
+from dataclasses import replace
+from typing import Any, Callable
+
+import pytest
+
+from conformance.cases import load_cases
+from conformance.checks import CHECKS
+from conformance.engine import CaseRunner
+from conformance.messages import TRUE_WORDS, member
+from conformance.profile import Timeouts, default_profile
+from conformance.results import CaseResult, CheckResult, Verdict
+from conformance.server import running_server
+from conformance.spec import load_spec
+from faulty_targets import FaultyTarget
+
+SPEC = load_spec()
+CASES = {case.id: case for case in load_cases(SPEC)}
+
+GRMDC = SPEC.api("GetReservedManualDialContact")
+SMDC = SPEC.api("SkipManualDialContact")
+MDC = SPEC.api("ManualDialCall")
+SNPC = SPEC.api("SkipNonPEWCContact")
+SCOC = SPEC.api("SetCallOutcomeWithComments")
+
+RESPONSE_TIMEOUT = 0.3
+BOUND = 20.0
+"""No test coroutine may run longer than this: a regression fails instead of hanging."""
+
+LABELS = {
+    "answered": "answered",
+    "schema": "schema",
+    "success": "success",
+    "not_success": "refused",
+    "sample_value": "value of",
+    "echo": "echo of",
+    "at_most": "contact count",
+    "consent": "consent type",
+    "not_returned": "closed contact stays closed",
+    "held_again": "reserved contacts re-fetched",
+    "disjoint": "contact reserved to one agent",
+    "error_case": "documented error",
+    "reply_subtopic": "error reply subtopic",
+}
+"""Check name in the case files -> the name its CheckResult carries (they differ for most)."""
+
+COVERED: set[str] = set()
+"""The checks a test below shows failing (filled at import, asserted complete)."""
+
+
+def shows_failing(check: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    assert check in CHECKS, check
+    COVERED.add(check)
+    return lambda test: test
+
+
+# --------------------------------------------------------------- replies from the samples
+
+
+def sample_reply(api, index: int = 0, message: Any = None) -> dict[str, Any]:
+    """A doc sample response (envelope and message), with its message replaced if given."""
+    reply = copy.deepcopy(api.sample_responses[index].message)
+    if message is not None:
+        reply["message"] = message
+    return reply
+
+
+def data(request: dict[str, Any]) -> dict[str, Any]:
+    return request.get("data") if isinstance(request.get("data"), dict) else {}
+
+
+def flag(value: Any) -> bool:
+    return value if isinstance(value, bool) else str(value).strip().casefold() in TRUE_WORDS
+
+
+SAMPLE_CONTACT = GRMDC.sample_responses[0].message["message"]["response"]
+YES = SAMPLE_CONTACT["Consent"]  # the sample contact gives its consent as "Yes"
+NO = "No"
+
+
+def contact(number: int, consent: bool = True) -> dict[str, Any]:
+    """The sample contact made distinct by ``number`` (the last part of its account number)."""
+    out = copy.deepcopy(SAMPLE_CONTACT)
+    head = SAMPLE_CONTACT["AccountNumber"].rsplit("|", 1)[0]
+    out["AccountNumber"] = f"{head}|{number}"
+    out["ContactId"] = number
+    out["Consent"] = YES if consent else NO
+    return out
+
+
+def contacts_reply(contacts: list[dict[str, Any]]) -> dict[str, Any]:
+    return sample_reply(GRMDC, message={"response": contacts})
+
+
+def asked(request: dict[str, Any]) -> tuple[int, bool, bool]:
+    """(NumberOfContactsRequired, Consent, ReservedContacts) of a GRMDC request, any spelling."""
+    d = data(request)
+    return (int(member(d, "NumberOfContactsRequired")), flag(member(d, "Consent")),
+            flag(member(d, "ReservedContacts")))
+
+
+def mdc_echo(request: dict[str, Any], *, phone: Any = None) -> dict[str, Any]:
+    """ManualDialCall's answer as the sample shows it: the request repeated (``phone``: a lie)."""
+    sent = copy.deepcopy(data(request))
+    if phone is not None:
+        sent["PhoneNumber"] = phone
+    message = {"subtopic": request.get("subtopic"), "topic": request.get("topic"),
+               "channel": request.get("channel"), "data": sent}
+    return sample_reply(MDC, message=message)
+
+
+def in_tables_form(api, reply: dict[str, Any]) -> dict[str, Any]:
+    """A reply reworded as the tables write it: their envelope and their member names."""
+    names = {f.path.casefold(): f.path.rsplit(".", 1)[1] for f in api.fields() if f.path.startswith("response.")}
+
+    def reword(value: Any, path: str) -> Any:
+        if isinstance(value, list):
+            return [reword(v, path) for v in value]
+        if isinstance(value, dict):
+            renamed = {names.get(f"{path}.{k}".casefold(), k): v for k, v in value.items()}
+            return {k: reword(v, f"{path}.{k}") for k, v in renamed.items()}
+        return value
+
+    envelope = {k: v for k, v in api.response_envelope.items() if k != "message"}
+    return {**envelope, "message": reword(reply.get("message"), "response.message")}
+
+
+def mdc_tables(request: dict[str, Any]) -> dict[str, Any]:
+    """ManualDialCall's answer as the Response and Message Parameters tables write it."""
+    return in_tables_form(MDC, mdc_echo(request))
+
+
+SCOC_ERRORS = {e.id: e for e in SCOC.errors}
+
+
+def scoc_answer(request: dict[str, Any]) -> dict[str, Any]:
+    """SetCallOutcomeWithComments: the sample answer for a call id, the error reply otherwise."""
+    callid = member(data(request), "callid")
+    if callid == SCOC.sample_requests[0].message["data"]["callid"]:
+        return sample_reply(SCOC, message={"callid": callid, "response": {"success": True}})
+    error = SCOC_ERRORS["SCOC.error.1" if callid == "" else "SCOC.error.2"]
+    return sample_reply(SCOC, message={"callid": callid,
+                                       "response": {"success": False, "msg": error.message},
+                                       "error": {"type": error.type, "message": error.message}})
+
+
+def honest() -> dict[str, Any]:
+    """Stateless correct replies for the APIs a fault test does not target."""
+    return {
+        MDC.name: mdc_echo,
+        SMDC.name: sample_reply(SMDC),
+        SCOC.name: scoc_answer,
+    }
+
+
+# ------------------------------------------------------------------------------ running
+
+
+def fast_profile(url: str, response: float = RESPONSE_TIMEOUT):
+    return replace(default_profile(url), timeouts=Timeouts(connect=2, response=response, run=60))
+
+
+async def _run_against(target: FaultyTarget, case_ids, response: float) -> tuple[str, list[CaseResult]]:
+    async with target as url:
+        runner = CaseRunner(SPEC, fast_profile(url, response))
+        return url, [await runner.run(CASES[case_id]) for case_id in case_ids]
+
+
+def against(target: FaultyTarget, *case_ids: str, response: float = RESPONSE_TIMEOUT):
+    """Run cases, in order and with one runner, against a fake target: (url, results)."""
+    return asyncio.run(asyncio.wait_for(_run_against(target, case_ids, response), BOUND))
+
+
+async def _run_reference(dialect: str, case_id: str) -> CaseResult:
+    async with running_server(dialect=dialect) as url:
+        return await CaseRunner(SPEC, default_profile(url)).run(CASES[case_id])
+
+
+def assert_reference_passes(case_id: str, check: str) -> None:
+    """The case passes on the reference server in both dialects, the check included."""
+    for dialect, allowed in (("tables", {Verdict.PASS}), ("samples", {Verdict.PASS, Verdict.NON_STRICT})):
+        result = asyncio.run(asyncio.wait_for(_run_reference(dialect, case_id), BOUND))
+        assert result.not_run is None, (dialect, result.detail)
+        assert result.verdict in allowed, (dialect, result.detail)
+        judged = [c for c in result.checks if LABELS[check] in c.name]
+        assert judged and all(c.verdict is Verdict.PASS for c in judged), (dialect, judged)
+
+
+def assert_not_failed(result: CaseResult, check: str) -> None:
+    """The fake with the fault off: the case runs and the check passes."""
+    assert result.not_run is None, result.detail
+    assert result.verdict in (Verdict.PASS, Verdict.NON_STRICT), result.detail
+    judged = [c for c in result.checks if LABELS[check] in c.name]
+    assert judged and all(c.verdict is Verdict.PASS for c in judged), judged
+    assert result.reproduce is None
+
+
+def assert_fails(
+    result: CaseResult,
+    check: str,
+    url: str,
+    *,
+    expected: tuple[str, ...],
+    actual: tuple[str, ...],
+    verdict: Verdict = Verdict.FAIL,
+    only: bool = True,
+) -> CheckResult:
+    """The case has ``verdict`` because of ``check``; its message is complete; frames kept.
+
+    ``only``: no other check got that verdict (the injected fault is the only fault).
+    """
+    case = CASES[result.id]
+    assert result.not_run is None, result.detail
+    assert result.verdict is verdict, result.detail
+    if verdict is not Verdict.FAIL:  # an inferred check never fails, whatever arrived
+        assert all(c.verdict is not Verdict.FAIL for c in result.checks), result.checks
+    hits = [c for c in result.checks if c.verdict is verdict]
+    assert hits, result.checks
+    if only:
+        assert all(LABELS[check] in c.name for c in hits), [c.name for c in hits]
+    failing = next((c for c in hits if LABELS[check] in c.name), None)
+    assert failing is not None, [c.name for c in hits]
+
+    text = failing.message()
+    for part in expected:
+        assert part in failing.expected, (part, failing.expected)
+        assert part in text, (part, text)
+    for part in actual:
+        assert part in failing.actual, (part, failing.actual)
+        assert part in text, (part, text)
+    assert failing.doc and failing.doc in text  # where the doc says so
+    assert failing.requirements and failing.basis in ("documented", "inferred")
+    assert result.detail == hits[0].message()
+
+    assert result.frames, "the case result carries no frames"
+    assert [f for f in result.frames if f.direction == "sent"]
+    if verdict is Verdict.FAIL:
+        assert result.reproduce is not None
+        assert result.reproduce["frames"] and all(isinstance(f, str) for f in result.reproduce["frames"])
+        assert case.id in result.reproduce["case_command"] and url in result.reproduce["case_command"]
+        assert url in result.reproduce["command"]
+    else:
+        assert result.reproduce is None
+    return failing
+
+
+def received(result: CaseResult) -> list[str]:
+    return [f.text for f in result.frames if f.direction == "received"]
+
+
+# ------------------------------------------------------------------------ the registry
+
+
+def test_every_check_has_a_failing_test():
+    assert set(LABELS) == set(CHECKS), "a check without a label here has no test showing it fail"
+    assert COVERED == set(CHECKS), sorted(set(CHECKS) - COVERED)
+
+
+_UNNAMED = sorted(name for name, label in LABELS.items() if name not in label)
+
+
+@pytest.mark.parametrize(
+    "check",
+    [
+        pytest.param(name, marks=pytest.mark.xfail(
+            strict=True,
+            reason=f"{name} reports as {LABELS[name]!r}: its CheckResult.name does not carry the "
+                   "check's name from the case files, so a report cannot be traced to the YAML check",
+        )) if name in _UNNAMED else name
+        for name in CHECKS
+    ],
+)
+def test_check_result_names_the_check(check):
+    """The standard asks that the failing CheckResult's name contain the check's name."""
+    assert check in LABELS[check]
+
+
+# --------------------------------------------------------------------------- answered
+
+
+@shows_failing("answered")
+def test_answered_fails_when_the_target_is_silent():
+    url, [result] = against(FaultyTarget(honest(), fault="hang"), "MDC.form.tables")
+    assert_fails(result, "answered", url, only=False,
+                 expected=(f"a reply with subtopic {MDC.response_subtopic!r}",),
+                 actual=(f"no {MDC.response_subtopic!r} reply within {RESPONSE_TIMEOUT:g}s",))
+    assert received(result) == []
+    _, [ok] = against(FaultyTarget(honest()), "MDC.form.tables")
+    assert_not_failed(ok, "answered")
+    assert_reference_passes("MDC.form.tables", "answered")
+
+
+def test_an_inferred_answered_check_never_fails():
+    """frame.not-json: no reply to a non-JSON frame is INFORMATIONAL (inferred); the next
+    request on a documented basis is answered."""
+    url, [result] = against(FaultyTarget({MDC.name: mdc_tables}), "frame.not-json")
+    step1 = assert_fails(result, "answered", url, verdict=Verdict.INFORMATIONAL,
+                         expected=("a reply with subtopic 'any reply'",), actual=("no reply within 0.3s",))
+    assert step1.name == "step 1 answered" and step1.basis == "inferred"
+    assert [c.verdict for c in result.checks if c.name == "step 2 answered"] == [Verdict.PASS]
+
+
+# ----------------------------------------------------------------------------- schema
+
+
+@shows_failing("schema")
+def test_schema_fails_on_a_reply_of_the_wrong_type():
+    """SMDC's sample answer with response.success as the text "true", not a Boolean."""
+    def wrong_type(request):
+        return sample_reply(SMDC, message={"response": {"success": "true"}})
+
+    url, [result] = against(FaultyTarget({SMDC.name: wrong_type}), "SMDC.form.tables")
+    failing = assert_fails(result, "schema", url,
+                           expected=("a reply as the response tables write it",),
+                           actual=("$.message.response.success",))
+    assert "boolean" in failing.actual and '"true"' in failing.actual, failing.actual
+    assert '"success": "true"' in received(result)[0]
+    _, [ok] = against(FaultyTarget(honest()), "SMDC.form.tables")
+    assert_not_failed(ok, "schema")
+    assert_reference_passes("SMDC.form.tables", "schema")
+
+
+# ---------------------------------------------------------------------------- success
+
+
+def snpc_target(*, second_msg: str | None = None, second_success: bool = False) -> FaultyTarget:
+    """GRMDC hands out one non-PEWC contact; SNPC answers sample 1, then sample 2 (altered)."""
+    skips = itertools.count()
+
+    def grmdc(request):
+        n, consent, _ = asked(request)
+        return contacts_reply([contact(500 + i, consent) for i in range(min(n, 1))])
+
+    def snpc(request):
+        if next(skips) == 0:
+            return sample_reply(SNPC, 0)
+        reply = sample_reply(SNPC, 1)
+        if second_msg is not None:
+            reply["message"]["response"]["msg"] = second_msg
+        if second_success:
+            reply["message"]["response"]["success"] = True
+        return reply
+
+    return FaultyTarget({GRMDC.name: grmdc, SNPC.name: snpc})
+
+
+@shows_failing("success")
+def test_success_fails_when_there_is_nothing_left_to_skip_but_the_target_says_success():
+    """SNPC.skip.tables, step 3: the second skip succeeds though no contact is left."""
+    url, [result] = against(snpc_target(second_success=True), "SNPC.skip.tables")
+    failing = assert_fails(result, "success", url, expected=("response.success false",), actual=("true",))
+    assert failing.name == "step 3 success"
+    assert failing.requirements == (SNPC.field("response.message.response.success").id,)
+    assert "Message Parameters table, row success" in failing.doc
+    _, [ok] = against(snpc_target(), "SNPC.skip.tables")
+    assert_not_failed(ok, "success")
+    assert_reference_passes("SNPC.skip.tables", "success")
+
+
+# ------------------------------------------------------------------------ not_success
+
+
+def mandatory_rows(api) -> list[str]:
+    return [row.name for row in api.request_data if row.mandatory]
+
+
+def smdc_success_always(request):
+    return sample_reply(SMDC)
+
+
+def smdc_checks_mandatory(request):
+    complete = all(member(data(request), name) is not None for name in mandatory_rows(SMDC))
+    return sample_reply(SMDC, message={"response": {"success": complete}})
+
+
+@shows_failing("not_success")
+def test_not_success_fails_when_a_request_missing_a_mandatory_row_succeeds():
+    """SMDC.missing.OutcomeId: the target answers the incomplete skip with success true."""
+    assert "OutcomeId" in mandatory_rows(SMDC)
+    url, [result] = against(FaultyTarget({**honest(), SMDC.name: smdc_success_always}),
+                            "SMDC.missing.OutcomeId")
+    failing = assert_fails(result, "not_success", url,
+                           expected=("a reply that is not a success",),
+                           actual=('a success reply: {"response": {"success": true}}',))
+    assert failing.name == "step 1 refused"
+    assert failing.requirements == (SMDC.field("request.data.OutcomeId").id,)
+    assert failing.doc == "Skip Manual Dial Contact: Data Parameters table, row OutcomeId"
+    assert "OutcomeId" not in result.reproduce["frames"][0]
+    # step 2 (the next valid request) still passed: only the fault failed the case
+    assert all(c.verdict is not Verdict.FAIL for c in result.checks if c.name.startswith("step 2"))
+    _, [ok] = against(FaultyTarget({**honest(), SMDC.name: smdc_checks_mandatory}), "SMDC.missing.OutcomeId")
+    assert_not_failed(ok, "not_success")
+    assert_reference_passes("SMDC.missing.OutcomeId", "not_success")
+
+
+def test_not_success_fails_when_no_reply_comes():
+    url, [result] = against(FaultyTarget(honest(), fault="hang", times=1), "SMDC.missing.OutcomeId")
+    assert_fails(result, "not_success", url, expected=("a reply refusing the request",),
+                 actual=("no reply within 0.3s",))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "not_success counts any first frame as the refusal: a non-JSON reply to a forbidden request "
+    "PASSes with actual 'refused', so the result neither fails nor says what arrived"))
+def test_not_success_says_what_arrived_when_the_reply_is_not_json():
+    _, [result] = against(FaultyTarget(honest(), fault="non_json", times=1), "SMDC.missing.OutcomeId")
+    refused = next(c for c in result.checks if LABELS["not_success"] in c.name)
+    assert "not JSON" in refused.actual or "this is not JSON {" in refused.actual, refused.message()
+
+
+# ----------------------------------------------------------------------- sample_value
+
+
+@shows_failing("sample_value")
+def test_sample_value_fails_when_the_second_skip_words_its_refusal_otherwise():
+    """SNPC.skip.tables, step 3: success false as sample 2, but another msg than the sample's."""
+    want = SNPC.sample_responses[1].message["message"]["response"]["msg"]
+    url, [result] = against(snpc_target(second_msg="Nothing to skip"), "SNPC.skip.tables")
+    failing = assert_fails(result, "sample_value", url, expected=(repr(want),), actual=("'Nothing to skip'",))
+    assert failing.name == "step 3 value of response.msg"
+    assert failing.requirements == ("SNPC.sample.response.2",)
+    assert SNPC.sample_responses[1].heading in failing.doc
+    _, [ok] = against(snpc_target(), "SNPC.skip.tables")
+    assert_not_failed(ok, "sample_value")
+    assert_reference_passes("SNPC.skip.tables", "sample_value")
+
+
+# ------------------------------------------------------------------------------- echo
+
+
+@shows_failing("echo")
+def test_echo_fails_when_the_manual_dial_answer_repeats_another_number():
+    def other_number(request):
+        return mdc_echo(request, phone=data(request)["PhoneNumber"] + "9")
+
+    url, [result] = against(FaultyTarget({MDC.name: other_number}), "MDC.echo.tables")
+    failing = assert_fails(result, "echo", url, expected=("message.data = ",), actual=("9\"}",))
+    assert failing.name == "step 1 echo of data"
+    sent = result.reproduce["frames"][0]
+    phone = default_profile("ws://127.0.0.1:1/").fixtures.phone_number
+    assert f'{{"PhoneNumber": "{phone}"}}' in failing.expected and phone in sent
+    assert f'{{"PhoneNumber": "{phone}9"}}' == failing.actual
+    assert failing.requirements == (MDC.field("response.message.data").id,)
+    _, [ok] = against(FaultyTarget(honest()), "MDC.echo.tables")
+    assert_not_failed(ok, "echo")
+    assert_reference_passes("MDC.echo.tables", "echo")
+
+
+def test_echo_fails_when_the_outcome_answer_omits_the_call_id():
+    def no_callid(request):
+        return sample_reply(SCOC, message={"response": {"success": True}})
+
+    url, [result] = against(FaultyTarget({SCOC.name: no_callid}), "SCOC.outcome.tables")
+    callid = default_profile(url).fixtures.call_id
+    failing = assert_fails(result, "echo", url, only=False,
+                           expected=(f"message.callid = {callid!r}",), actual=("null",))
+    assert failing.name == "step 1 echo of data.callid"
+    assert failing.requirements == (SCOC.field("response.message.callid").id,)
+
+
+def test_an_answer_for_another_call_is_no_answer():
+    """The call id pairs answer and request: an answer for call 999 leaves ours unanswered."""
+    def other_call(request):
+        return sample_reply(SCOC, message={"callid": "999", "response": {"success": True}})
+
+    url, [result] = against(FaultyTarget({SCOC.name: other_call}), "SCOC.outcome.tables")
+    callid = default_profile(url).fixtures.call_id
+    assert_fails(result, "answered", url, only=False,
+                 expected=(f"a reply with subtopic {SCOC.response_subtopic!r}",),
+                 actual=(f"no {SCOC.response_subtopic!r} reply for callid {callid!r} within 0.3s",
+                         "1 other frame(s) received"))
+    assert '"callid": "999"' in received(result)[0]
+
+
+# ---------------------------------------------------------------- at_most and consent
+
+
+def grmdc_target(*, extra: int = 0, consent_flip: bool = False) -> FaultyTarget:
+    def grmdc(request):
+        n, consent, _ = asked(request)
+        return contacts_reply([contact(i, consent ^ consent_flip) for i in range(n + extra)])
+
+    return FaultyTarget({GRMDC.name: grmdc})
+
+
+@shows_failing("at_most")
+def test_at_most_fails_when_more_contacts_come_than_asked_for():
+    url, [result] = against(grmdc_target(extra=1), "GRMDC.count")
+    failing = assert_fails(result, "at_most", url, expected=("at most 2 contact(s)",), actual=("3 contact(s)",))
+    assert failing.requirements == (GRMDC.field("request.data.NumberOfContactsRequired").id,)
+    assert "row NumberOfContactsRequired" in failing.doc
+    assert received(result)[0].count('"AccountNumber"') == 3
+    _, [ok] = against(grmdc_target(), "GRMDC.count")
+    assert_not_failed(ok, "at_most")
+    assert_reference_passes("GRMDC.count", "at_most")
+
+
+@shows_failing("consent")
+def test_consent_fails_when_contacts_of_the_other_consent_type_come():
+    url, [result] = against(grmdc_target(consent_flip=True), "GRMDC.count")
+    failing = assert_fails(result, "consent", url, expected=("only contacts with Consent True",),
+                           actual=("2 other: ", f'"Consent": "{NO}"'))
+    assert set(failing.requirements) == {GRMDC.field("request.data.Consent").id,
+                                         GRMDC.field("response.message.response.Consent").id}
+    _, [ok] = against(grmdc_target(), "GRMDC.count")
+    assert_not_failed(ok, "consent")
+    assert_reference_passes("GRMDC.count", "consent")
+
+
+def test_consent_fails_for_non_pewc_contacts_too():
+    """SNPC.skip.tables, step 1 asks for Consent false; the fake hands out consenting ones."""
+    def grmdc(request):
+        return contacts_reply([contact(7, consent=True)])
+
+    url, [result] = against(FaultyTarget({GRMDC.name: grmdc, SNPC.name: sample_reply(SNPC, 0)}),
+                            "SNPC.skip.tables")
+    assert_fails(result, "consent", url, only=False, expected=("only contacts with Consent False",),
+                 actual=("1 other: ", f'"Consent": "{YES}"'))
+
+
+# ------------------------------------------------------- held_again, disjoint, not_returned
+
+
+def refetch_target(*, forget: bool) -> FaultyTarget:
+    """GRMDC: a new contact per request; the re-fetch returns them (or, faulty, another one)."""
+    held: list[dict[str, Any]] = []
+    fresh = itertools.count()
+
+    def grmdc(request):
+        n, consent, reserved = asked(request)
+        if reserved:
+            return contacts_reply([contact(999, consent)] if forget else held[:n])
+        new = [contact(next(fresh), consent) for _ in range(min(n, 1))]
+        held.extend(new)
+        return contacts_reply(new)
+
+    return FaultyTarget({GRMDC.name: grmdc})
+
+
+@shows_failing("held_again")
+def test_held_again_fails_when_the_refetch_omits_the_held_contact():
+    url, [result] = against(refetch_target(forget=True), "GRMDC.refetch")
+    held = contact(0)["AccountNumber"]
+    failing = assert_fails(result, "held_again", url, expected=(f'the contacts reserved earlier ["{held}"]',),
+                           actual=(f'missing: ["{held}"]',))
+    assert failing.name == "step 2 reserved contacts re-fetched"
+    assert failing.doc == "Get Reserved Manual Dial Contact: Data Parameters table, row ReservedContacts"
+    assert len(result.reproduce["frames"]) == 2
+    _, [ok] = against(refetch_target(forget=False), "GRMDC.refetch")
+    assert_not_failed(ok, "held_again")
+    assert_reference_passes("GRMDC.refetch", "held_again")
+
+
+def exclusive_target(*, share: bool) -> FaultyTarget:
+    """GRMDC: each agent gets contacts keyed by its id (or, faulty, everyone the same)."""
+    agents: dict[str, int] = {}
+
+    def grmdc(request):
+        n, consent, _ = asked(request)
+        base = 0 if share else 100 * agents.setdefault(member(data(request), "AgentID"), len(agents))
+        return contacts_reply([contact(base + i, consent) for i in range(min(n, 3))])
+
+    return FaultyTarget({GRMDC.name: grmdc})
+
+
+@shows_failing("disjoint")
+def test_disjoint_fails_when_two_agents_get_the_same_contact():
+    url, [result] = against(exclusive_target(share=True), "GRMDC.exclusive")
+    shared = contact(0)["AccountNumber"]
+    failing = assert_fails(result, "disjoint", url, expected=("no contact held by both agents",),
+                           actual=("held by both: ", shared))
+    assert failing.name == "step 2 contact reserved to one agent"
+    assert [c.name for c in result.checks if c.verdict is Verdict.FAIL] == [
+        "step 2 contact reserved to one agent", "step 3 contact reserved to one agent"]
+    assert len(result.reproduce["frames"]) == 3
+    _, [ok] = against(exclusive_target(share=False), "GRMDC.exclusive")
+    assert_not_failed(ok, "disjoint")
+    assert_reference_passes("GRMDC.exclusive", "disjoint")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "checks._accounts keys contacts by str(AccountNumber): contacts without one all become "
+    "'None', so disjoint reports two different contacts as 'held by both: [\"None\"]' "
+    "(and held_again/not_returned match any such contact)"))
+def test_disjoint_does_not_call_different_contacts_without_an_account_the_same():
+    agents: dict[str, int] = {}
+
+    def grmdc(request):
+        n, consent, _ = asked(request)
+        base = 100 * agents.setdefault(member(data(request), "AgentID"), len(agents))
+        out = [contact(base + i, consent) for i in range(min(n, 3))]
+        for c in out:
+            c.pop("AccountNumber")
+        return contacts_reply(out)
+
+    _, [result] = against(FaultyTarget({GRMDC.name: grmdc}), "GRMDC.exclusive")
+    disjoint = [c for c in result.checks if LABELS["disjoint"] in c.name]
+    assert disjoint and all(c.verdict is Verdict.PASS for c in disjoint), [c.message() for c in disjoint]
+
+
+def skip_target(*, closes: bool) -> FaultyTarget:
+    """GRMDC and SMDC: a skipped contact is closed (or, faulty, handed out again)."""
+    skipped: set[str] = set()
+    pool = [contact(i) for i in range(3)]
+
+    def grmdc(request):
+        n, consent, _ = asked(request)
+        return contacts_reply([c for c in pool if c["AccountNumber"] not in skipped][:n])
+
+    def smdc(request):
+        if closes:
+            skipped.add(member(data(request), "AccountNumber"))
+        return sample_reply(SMDC)
+
+    return FaultyTarget({GRMDC.name: grmdc, SMDC.name: smdc})
+
+
+@shows_failing("not_returned")
+def test_not_returned_fails_when_a_skipped_contact_is_handed_out_again():
+    url, [result] = against(skip_target(closes=False), "SMDC.skip.tables")
+    closed = contact(0)["AccountNumber"]
+    failing = assert_fails(result, "not_returned", url,
+                           expected=(f'none of the closed contacts ["{closed}"]',),
+                           actual=(f'handed out again: ["{closed}"]',))
+    assert failing.name == "step 3 closed contact stays closed"
+    assert failing.doc == "Skip Manual Dial Contact: Overview (the skipped contact is closed)"
+    assert [c.name for c in result.checks if c.verdict is Verdict.FAIL] == [
+        "step 3 closed contact stays closed", "step 4 closed contact stays closed"]
+    _, [ok] = against(skip_target(closes=True), "SMDC.skip.tables")
+    assert_not_failed(ok, "not_returned")
+    assert_reference_passes("SMDC.skip.tables", "not_returned")
+
+
+# ------------------------------------------------------------ error_case, reply_subtopic
+
+
+def scoc_success_for_any_call(request):
+    return sample_reply(SCOC, message={"callid": member(data(request), "callid"), "response": {"success": True}})
+
+
+@shows_failing("error_case")
+def test_error_case_fails_when_an_empty_call_id_gets_a_success():
+    error = SCOC_ERRORS["SCOC.error.1"]
+    url, [result] = against(FaultyTarget({SCOC.name: scoc_success_for_any_call}), "SCOC.error.empty-callid")
+    failing = assert_fails(result, "error_case", url,
+                           expected=(f"a refusal carrying the message {error.message!r}",),
+                           actual=("it reports success", f"no {error.message!r} in it",
+                                   '"success": true'))
+    assert failing.requirements == ("SCOC.error.1",)
+    assert "Possible Error Cases table" in failing.doc and error.condition in failing.doc
+    _, [ok] = against(FaultyTarget(honest()), "SCOC.error.empty-callid")
+    assert_not_failed(ok, "error_case")
+    assert_reference_passes("SCOC.error.empty-callid", "error_case")
+
+
+def test_error_case_fails_when_the_refusal_lacks_the_documented_text():
+    def silent_refusal(request):
+        return sample_reply(SCOC, message={"callid": "", "response": {"success": False}})
+
+    error = SCOC_ERRORS["SCOC.error.1"]
+    url, [result] = against(FaultyTarget({SCOC.name: silent_refusal}), "SCOC.error.empty-callid")
+    failing = assert_fails(result, "error_case", url, expected=(repr(error.message),),
+                           actual=(f"no {error.message!r} in it",))
+    assert "it reports success" not in failing.actual
+
+
+def test_error_case_fails_when_no_reply_comes():
+    url, [result] = against(FaultyTarget(honest(), fault="hang"), "SCOC.error.empty-callid")
+    assert_fails(result, "error_case", url, only=False, expected=("a WS_Error reply",),
+                 actual=("no reply within 0.3s",))
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "error_case on an answered but unparsable reply reports exchange.reason, which is just "
+    "'answered': the message does not say what arrived (here a non-JSON frame)"))
+def test_error_case_says_what_arrived_when_the_reply_is_not_json():
+    url, [result] = against(FaultyTarget(honest(), fault="non_json"), "SCOC.error.empty-callid")
+    failing = next(c for c in result.checks if LABELS["error_case"] in c.name)
+    assert failing.verdict is Verdict.FAIL
+    assert "not JSON" in failing.actual or "this is not JSON {" in failing.actual, failing.message()
+
+
+@shows_failing("reply_subtopic")
+def test_reply_subtopic_is_informational_when_the_error_reply_comes_on_another_subtopic():
+    """The documented error, on another subtopic: inferred, so INFORMATIONAL, never FAIL."""
+    url, [result] = against(FaultyTarget(honest(), fault="wrong_subtopic"), "SCOC.error.empty-callid")
+    wrong = f"{SCOC.response_subtopic}Wrong"
+    failing = assert_fails(result, "reply_subtopic", url, verdict=Verdict.INFORMATIONAL,
+                           expected=(repr(SCOC.response_subtopic),), actual=(repr(wrong),))
+    assert failing.basis == "inferred" and failing.doc.startswith("inferred:")
+    assert [c.verdict for c in result.checks if LABELS["error_case"] in c.name] == [Verdict.PASS]
+    assert f'"subtopic": "{wrong}"' in received(result)[0]
+    _, [ok] = against(FaultyTarget(honest()), "SCOC.error.empty-callid")
+    assert_not_failed(ok, "reply_subtopic")
+    assert_reference_passes("SCOC.error.empty-callid", "reply_subtopic")
+
+
+def test_an_inferred_case_never_fails_on_a_data_check():
+    """SMDC.skip.wrong-phone is inferred: a success for a mismatched phone is INFORMATIONAL."""
+    def grmdc(request):
+        return in_tables_form(GRMDC, contacts_reply([contact(1)]))
+
+    url, [result] = against(FaultyTarget({GRMDC.name: grmdc, SMDC.name: smdc_success_always}),
+                            "SMDC.skip.wrong-phone")
+    failing = assert_fails(result, "success", url, verdict=Verdict.INFORMATIONAL,
+                           expected=("response.success false",), actual=("true",))
+    assert failing.basis == "inferred"
+
+
+# ------------------------------------------------------------------ transport faults
+
+
+TRANSPORT_FAULTS = {
+    # fault: (FaultyTarget options, response timeout, words of the reason, a received frame)
+    "close": ({}, RESPONSE_TIMEOUT,
+              (f"connection closed before {MDC.response_subtopic!r} reply", "1011", "fault injected"), None),
+    "non_json": ({}, RESPONSE_TIMEOUT,
+                 (f"no {MDC.response_subtopic!r} reply within 0.3s", "1 other frame(s) received"),
+                 "this is not JSON {"),
+    "flood": ({"flood": 1100}, 5.0,
+              (f"1000 frames without {MDC.response_subtopic!r} reply; stopped reading",), '"subtopic": "Noise"'),
+    "wrong_subtopic": ({}, RESPONSE_TIMEOUT,
+                       (f"no {MDC.response_subtopic!r} reply within 0.3s", "1 other frame(s) received"),
+                       f'"subtopic": "{MDC.response_subtopic}Wrong"'),
+    "late": ({"delay": 3.0}, RESPONSE_TIMEOUT, (f"no {MDC.response_subtopic!r} reply within 0.3s",), None),
+}
+
+
+@pytest.mark.parametrize("fault", sorted(TRANSPORT_FAULTS))
+def test_a_transport_fault_fails_the_case_and_the_next_case_still_runs(fault):
+    options, response, reason, frame = TRANSPORT_FAULTS[fault]
+    target = FaultyTarget(honest(), fault=fault, times=1, **options)
+    started = time.perf_counter()
+    url, [broken, following] = against(target, "MDC.echo.tables", "SMDC.form.tables", response=response)
+    assert time.perf_counter() - started < 5
+    failing = assert_fails(broken, "answered", url, only=False,
+                           expected=(f"a reply with subtopic {MDC.response_subtopic!r}",), actual=reason)
+    assert failing.name == "step 1 answered"
+    if frame is None:
+        assert received(broken) == []
+    else:
+        assert any(frame in text for text in received(broken)), received(broken)[:3]
+    assert_not_failed(following, "answered")
+    assert target.connections == 2  # the next case got a connection of its own
+
+
+def test_a_run_against_a_hanging_target_stays_bounded():
+    ids = ("MDC.form.tables", "SMDC.missing.OutcomeId", "SCOC.error.empty-callid")
+    target = FaultyTarget(honest(), fault="hang")
+    started = time.perf_counter()
+    url, results = against(target, *ids)
+    elapsed = time.perf_counter() - started
+    assert elapsed < 5, elapsed
+    assert [r.verdict for r in results] == [Verdict.FAIL] * 3
+    for r in results:
+        assert r.frames and r.reproduce and r.reproduce["frames"]
+        assert "within 0.3s" in r.detail
+    assert len(target.received) == 4  # SMDC.missing.OutcomeId sends two requests
