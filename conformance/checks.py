@@ -75,7 +75,7 @@ def answered(ctx: StepContext, params: Any = None) -> CheckResult:
     return ctx.result(
         "answered",
         ex.answered,
-        [f"{ctx.api.abbr}.response.envelope.subtopic"],
+        [ctx.api.envelope_id("response", "subtopic")],
         _page(ctx, "Response Parameters table, row subtopic"),
         f"a reply with subtopic {wanted!r}",
         "it did" if ex.answered else ex.reason,
@@ -90,7 +90,7 @@ def schema(ctx: StepContext, params: Any = None) -> CheckResult:
     verdict = {"pass": Verdict.PASS, "non_strict": Verdict.NON_STRICT, "fail": Verdict.FAIL}[j.verdict]
     shown = j.lenient if j.verdict == "fail" else j.strict
     reqs = sorted({v.requirement for v in shown if v.requirement}) or [
-        f"{ctx.api.abbr}.response.envelope.message"
+        ctx.api.envelope_id("response", "message")
     ]
     actual = "; ".join(f"{v.path}: {v.message}" for v in shown[:6]) or "a conforming reply"
     return ctx.result(
@@ -132,7 +132,7 @@ def success(ctx: StepContext, expected: bool) -> CheckResult:
 
 def not_success(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     """A request the tables forbid is refused: a reply comes, and it is not a success."""
-    reqs = params.get("requirements", [f"{ctx.api.abbr}.request.envelope.data"])
+    reqs = params.get("requirements", [ctx.api.envelope_id("request", "data")])
     doc = params.get("doc", _page(ctx, "Data Parameters table"))
     if not ctx.exchange.answered:
         return ctx.result("refused", False, reqs, doc, "a reply refusing the request", ctx.exchange.reason)
@@ -260,7 +260,7 @@ def reply_subtopic(ctx: StepContext, params: Any = None) -> CheckResult:
     got = reply.get("subtopic")
     want = ctx.api.response_subtopic
     return ctx.result(
-        "error reply subtopic", got == want, [f"{ctx.api.abbr}.response.envelope.subtopic"],
+        "error reply subtopic", got == want, [ctx.api.envelope_id("response", "subtopic")],
         "inferred: the docs do not give the shape of an error reply", repr(want), repr(got),
         basis="inferred",
     )

@@ -147,7 +147,7 @@ def _formats(spec: Spec) -> Schema:
 def _envelope(spec: Spec) -> Schema:
     defs = {}
     for direction in DIRECTIONS:
-        keys = sorted({k for api in spec.apis.values() for k in envelope_of(api, direction)})
+        keys = sorted({k for api in spec.apis.values() for k in api.envelope(direction)})
         defs[direction] = {
             "type": "object",
             "description": f"Any {direction}: an object whose envelope members have these types.",
@@ -164,18 +164,8 @@ def _envelope(spec: Spec) -> Schema:
     )
 
 
-def envelope_of(api: Api, direction: str) -> dict[str, str]:
-    """The rows of one direction's Request/Response Parameters table (the envelope)."""
-    return api.request_envelope if direction == "request" else api.response_envelope
-
-
-def rows_of(api: Api, direction: str) -> tuple[Field, ...]:
-    """The top-level rows of one direction's Data/Message Parameters table."""
-    return api.request_data if direction == "request" else api.response_message
-
-
 def _known_paths(api: Api) -> set[str]:
-    envelope = {f"{d}.envelope.{k}" for d in DIRECTIONS for k in envelope_of(api, d)}
+    envelope = {f"{d}.envelope.{k}" for d in DIRECTIONS for k in api.envelope(d)}
     bodies = {f"{d}.{b}" for d, b in BODY.items()}
     return envelope | bodies | {f.path for f in api.fields()}
 
@@ -225,7 +215,7 @@ class _Builder:
 
     def root(self, path: str) -> Schema:
         profile = "lenient" if self.lenient else "strict"
-        envelope = envelope_of(self.api, self.direction)
+        envelope = self.api.envelope(self.direction)
         node = _file(
             path,
             f"{self.api.name} {self.direction} ({profile})",
@@ -253,11 +243,11 @@ class _Builder:
     def member(self, key: str, value: str) -> Schema:
         table, rows = TABLES[self.direction]
         path = f"{self.direction}.envelope.{key}"
-        requirement = f"{self.api.abbr}.{path}"
+        requirement = self.api.envelope_id(self.direction, key)
         node: Schema = {"x-requirement": requirement}
         if key == BODY[self.direction]:
             what = f"an object holding the {rows} rows"
-            node.update(self.obj(rows_of(self.api, self.direction), f"{self.direction}.{key}"))
+            node.update(self.obj(self.api.rows(self.direction), f"{self.direction}.{key}"))
         elif is_placeholder(value):
             what = f"any string (the table gives {value})"
         else:

@@ -95,6 +95,34 @@ class Api:
     def response_subtopic(self) -> str:
         return self.response_envelope["subtopic"]
 
+    def envelope(self, direction: str) -> dict[str, str]:
+        """The rows of one direction's Request/Response Parameters table."""
+        return self.request_envelope if direction == "request" else self.response_envelope
+
+    def rows(self, direction: str) -> tuple[Field, ...]:
+        """The top-level rows of one direction's Data/Message Parameters table."""
+        return self.request_data if direction == "request" else self.response_message
+
+    def envelope_id(self, direction: str, key: str) -> str:
+        """The requirement id of an envelope row (those tables have no ids of their own)."""
+        return f"{self.abbr}.{direction}.envelope.{key}"
+
+    def requirement_ids(self, direction: str | None = None) -> list[str]:
+        """Every documented requirement of the page (or of one direction), in page order:
+        envelope rows, table rows, then (for the whole page) samples and error cases."""
+        ids = [
+            req
+            for d in ((direction,) if direction else ("request", "response"))
+            for req in (
+                *(self.envelope_id(d, k) for k in self.envelope(d)),
+                *(f.id for top in self.rows(d) for f in top.walk()),
+            )
+        ]
+        if direction is None:
+            ids += [s.id for s in (*self.sample_requests, *self.sample_responses)]
+            ids += [e.id for e in self.errors]
+        return ids
+
     def fields(self) -> Iterator[Field]:
         """Every table row of the page, request rows first."""
         for top in (*self.request_data, *self.response_message):

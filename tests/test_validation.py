@@ -11,9 +11,7 @@ from jsonschema import Draft202012Validator
 from conformance.schemagen import (
     BODY,
     DIRECTIONS,
-    envelope_of,
     is_placeholder,
-    rows_of,
     sample_fields,
 )
 from conformance.spec import Api, Effect, Field, load_spec
@@ -68,15 +66,15 @@ def example(field: Field) -> Any:
 def table_message(api: Api, direction: str) -> dict[str, Any]:
     """A message written exactly as the tables say: every envelope row and every table row."""
     message: dict[str, Any] = {}
-    for key, value in envelope_of(api, direction).items():
+    for key, value in api.envelope(direction).items():
         message[key] = "lcm-conformance" if is_placeholder(value) else value
-    message[BODY[direction]] = {f.name: example(f) for f in rows_of(api, direction)}
+    message[BODY[direction]] = {f.name: example(f) for f in api.rows(direction)}
     return message
 
 
 def table_value(api: Api, path: str) -> str:
     direction, _, key = path.split(".")
-    return envelope_of(api, direction)[key]
+    return api.envelope(direction)[key]
 
 
 def spellings(api: Api, path: str) -> list[str]:
@@ -182,7 +180,7 @@ Where = tuple[Any, ...]
 
 def mandatory(api: Api, direction: str) -> Iterator[tuple[str, str, Where]]:
     """(requirement id, spec path, location) of every mandatory row, envelope rows included."""
-    for key in envelope_of(api, direction):
+    for key in api.envelope(direction):
         yield f"{api.abbr}.{direction}.envelope.{key}", f"{direction}.envelope.{key}", (key,)
 
     def rows(fields: tuple[Field, ...], where: Where) -> Iterator[tuple[str, str, Where]]:
@@ -192,7 +190,7 @@ def mandatory(api: Api, direction: str) -> Iterator[tuple[str, str, Where]]:
             inner = (*where, f.name, *((0,) if f.json_type == "array" else ()))
             yield from rows(f.children, inner)
 
-    yield from rows(rows_of(api, direction), (BODY[direction],))
+    yield from rows(api.rows(direction), (BODY[direction],))
 
 
 MANDATORY = [
