@@ -64,6 +64,17 @@ def _show(value: Any, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _arrived(ctx: StepContext) -> str:
+    """What came back, in words: no reply (and why), or a frame that is no JSON message."""
+    ex = ctx.exchange
+    if not ex.answered:
+        return ex.reason
+    response = ex.response
+    problem = getattr(response, "problem", None)
+    text = getattr(response, "text", "")
+    return f"a frame that is not a JSON message ({problem}): {_show(text)}"
+
+
 def _page(ctx: StepContext, where: str) -> str:
     return f"{ctx.api.title}: {where}"
 
@@ -134,12 +145,12 @@ def not_success(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     """A request the tables forbid is refused: a reply comes, and it is not a success."""
     reqs = params.get("requirements", [ctx.api.envelope_id("request", "data")])
     doc = params.get("doc", _page(ctx, "Data Parameters table"))
-    if not ctx.exchange.answered:
-        return ctx.result("refused", False, reqs, doc, "a reply refusing the request", ctx.exchange.reason)
+    if not isinstance(ctx.exchange.message, dict):
+        return ctx.result("not_success", False, reqs, doc, "a reply refusing the request", _arrived(ctx))
     found = _successes(ctx.message)
     ok = not any(f is True for f in found)
     return ctx.result(
-        "refused", ok, reqs, doc, "a reply that is not a success",
+        "not_success", ok, reqs, doc, "a reply that is not a success",
         "a success reply: " + _show(ctx.message) if not ok else "refused",
     )
 
@@ -151,7 +162,7 @@ def sample_value(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     want = lookup(sample.message.get("message"), path)
     got = lookup(ctx.message, path)
     return ctx.result(
-        f"value of {path}", got == want, [sample.id], _page(ctx, f"{sample.heading}, message.{path}"),
+        f"sample_value {path}", got == want, [sample.id], _page(ctx, f"{sample.heading}, message.{path}"),
         _show(want), _show(got),
     )
 
@@ -162,7 +173,7 @@ def echo(ctx: StepContext, params: dict[str, str]) -> CheckResult:
     got = lookup(ctx.message, params["reply"])
     row = ctx.api.field(f"response.message.{params['reply']}")
     return ctx.result(
-        f"echo of {params['request']}", got == sent, [row.id],
+        f"echo {params['request']}", got == sent, [row.id],
         _page(ctx, f"Message Parameters table, row {row.name}; Sample Response"),
         f"message.{params['reply']} = {_show(sent)}", _show(got),
     )
@@ -177,7 +188,7 @@ def at_most(ctx: StepContext, count: Any) -> CheckResult:
     row = ctx.api.field("request.data.NumberOfContactsRequired")
     n = len(_contacts(ctx))
     return ctx.result(
-        "contact count", n <= int(count), [row.id], _page(ctx, f"Data Parameters table, row {row.name}"),
+        "at_most", n <= int(count), [row.id], _page(ctx, f"Data Parameters table, row {row.name}"),
         f"at most {count} contact(s)", f"{n} contact(s)",
     )
 
@@ -187,15 +198,27 @@ def consent(ctx: StepContext, wanted: Any) -> CheckResult:
     row = ctx.api.field("request.data.Consent")
     flag = to_table_type(row, wanted)
     reply_row = ctx.api.field("response.message.response.Consent")
-    wrong = [c for c in _contacts(ctx) if to_table_type(row, member(c, "Consent")) is not flag]
+    wrong = [
+        c for c in _contacts(ctx)
+        if member(c, "Consent") is None or to_table_type(row, member(c, "Consent")) is not flag
+    ]
     return ctx.result(
-        "consent type", not wrong, [row.id, reply_row.id], _page(ctx, "Data Parameters table, row Consent"),
+        "consent", not wrong, [row.id, reply_row.id], _page(ctx, "Data Parameters table, row Consent"),
         f"only contacts with Consent {flag}", f"{len(wrong)} other: {_show(wrong)}" if wrong else "as asked",
     )
 
 
 def _accounts(value: Any) -> set[str]:
-    return {str(member(c, "AccountNumber")) for c in items(value) if isinstance(c, dict)}
+    """The contacts' identities: the LCM key, else the contact id, else the whole contact."""
+    return {_identity(c) for c in items(value) if isinstance(c, dict)}
+
+
+def _identity(contact: dict[str, Any]) -> str:
+    account = member(contact, "AccountNumber")
+    if account is not None:
+        return str(account)
+    contact_id = member(contact, "ContactID")
+    return f"ContactID {contact_id}" if contact_id is not None else json.dumps(contact, sort_keys=True)
 
 
 def not_returned(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
@@ -203,7 +226,7 @@ def not_returned(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     closed = _accounts(params["contacts"])
     again = sorted(closed & _accounts(_contacts(ctx)))
     return ctx.result(
-        "closed contact stays closed", not again, params["requirements"], params["doc"],
+        "not_returned", not again, params["requirements"], params["doc"],
         "none of the closed contacts " + _show(sorted(closed)), "handed out again: " + _show(again) if again else "none",
     )
 
@@ -212,7 +235,7 @@ def held_again(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     """Contacts reserved to the agent come back when it asks for its reserved contacts."""
     missing = sorted(_accounts(params["contacts"]) - _accounts(_contacts(ctx)))
     return ctx.result(
-        "reserved contacts re-fetched", not missing, params["requirements"], params["doc"],
+        "held_again", not missing, params["requirements"], params["doc"],
         "the contacts reserved earlier " + _show(sorted(_accounts(params["contacts"]))),
         "missing: " + _show(missing) if missing else "all of them",
     )
@@ -222,7 +245,7 @@ def disjoint(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     """Two agents never hold the same contact."""
     both = sorted(_accounts(params["first"]) & _accounts(_contacts(ctx)))
     return ctx.result(
-        "contact reserved to one agent", not both, params["requirements"], params["doc"],
+        "disjoint", not both, params["requirements"], params["doc"],
         "no contact held by both agents", "held by both: " + _show(both) if both else "none shared",
     )
 
@@ -242,13 +265,13 @@ def error_case(ctx: StepContext, error_id: str) -> CheckResult:
     error = next(e for e in ctx.api.errors if e.id == error_id)
     doc = _page(ctx, f"Possible Error Cases table, {error.type} '{error.condition}'")
     reply = ctx.exchange.message
-    if reply is None:
-        return ctx.result("documented error", False, [error.id], doc, f"a {error.type} reply", ctx.exchange.reason)
+    if not isinstance(reply, dict):
+        return ctx.result("error_case", False, [error.id], doc, f"a {error.type} reply", _arrived(ctx))
     refused = not any(f is True for f in _successes(ctx.message))
     has_text = any(error.message in s for s in _strings(reply))
     problems = ([] if refused else ["it reports success"]) + ([] if has_text else [f"no {error.message!r} in it"])
     return ctx.result(
-        "documented error", not problems, [error.id], doc,
+        "error_case", not problems, [error.id], doc,
         f"a refusal carrying the message {error.message!r}",
         "; ".join(problems) + ": " + _show(reply) if problems else "as documented",
     )
@@ -260,7 +283,7 @@ def reply_subtopic(ctx: StepContext, params: Any = None) -> CheckResult:
     got = reply.get("subtopic")
     want = ctx.api.response_subtopic
     return ctx.result(
-        "error reply subtopic", got == want, [ctx.api.envelope_id("response", "subtopic")],
+        "reply_subtopic", got == want, [ctx.api.envelope_id("response", "subtopic")],
         "inferred: the docs do not give the shape of an error reply", repr(want), repr(got),
         basis="inferred",
     )
