@@ -85,9 +85,13 @@ class CaseRunner:
         self.profile = profile
         self.target = target_label or profile.url
         self.base_variables = run_variables(profile)
+        self.withdrawn: dict[str, str] = {}
+        """APIs found not offered during the run: later cases skip them without waiting."""
 
     def _offered(self, api: Api) -> str | None:
         """Why the target is not expected to offer an API, or None if it is."""
+        if api.name in self.withdrawn:
+            return self.withdrawn[api.name]
         if not self.profile.offers(api.name):
             return f"the target profile does not list {api.name} among the offered APIs"
         version = self.profile.campaign_manager_version
@@ -161,8 +165,9 @@ class CaseRunner:
         sent.append(text)
         frames.extend(Frame(f.direction, round(base + f.at, 4), f.text) for f in exchange.log.frames)
         if api is not None and api.max_cm_version is not None and not _answered_by(exchange, api):
-            raise Unimplemented(f"{api.name} (version-gated) got no {api.response_subtopic} reply: "
-                                f"{exchange.reason}")
+            self.withdrawn[api.name] = (f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) "
+                                        f"got no {api.response_subtopic} reply: {exchange.reason}")
+            raise Unimplemented(self.withdrawn[api.name])
         ctx = StepContext(self.spec, api or self.spec.api(case.api), message, exchange, case.basis)
         for entry in step.checks:
             result = run_check(ctx, entry)
