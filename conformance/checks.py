@@ -19,6 +19,9 @@ from .spec import Api, Spec
 from .validation import judge
 
 Check = Callable[["StepContext", Any], CheckResult]
+SUCCESS_PATH = "response.message.response.success"
+PROFILE_CREDENTIALS = "profile.headers"
+"""The requirement a credentials check names: the target profile's declaration, not a page."""
 
 
 @dataclass
@@ -118,7 +121,7 @@ def schema(ctx: StepContext, params: Any = None) -> CheckResult:
 
 def _success_requirement(ctx: StepContext) -> tuple[list[str], str]:
     try:
-        return [ctx.api.field("response.message.response.success").id], _page(
+        return [ctx.api.field(SUCCESS_PATH).id], _page(
             ctx, "Message Parameters table, row success"
         )
     except KeyError:
@@ -141,17 +144,33 @@ def success(ctx: StepContext, expected: bool) -> CheckResult:
     )
 
 
+def _flagged(api: Api) -> bool:
+    """Whether the page gives its answer a success flag, in a table row or a sample."""
+    return any(f.path == SUCCESS_PATH for f in api.fields()) or any(
+        lookup(s.message.get("message"), "response.success") is not None for s in api.sample_responses
+    )
+
+
+def _served(ctx: StepContext) -> bool:
+    """Whether the reply serves the request: a success flag that is true or, for an API
+    whose answer carries no success flag, the API's documented answer itself."""
+    flags = [f for f in _successes(ctx.message) if f is not None]
+    if flags or _flagged(ctx.api):
+        return any(f is True for f in flags)
+    return judge(ctx.exchange.message, ctx.api.name, "response").verdict != "fail"
+
+
 def not_success(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
-    """A request the tables forbid is refused: a reply comes, and it is not a success."""
+    """A request the tables forbid is refused: a reply comes, and it does not serve the request."""
     reqs = params.get("requirements", [ctx.api.envelope_id("request", "data")])
     doc = params.get("doc", _page(ctx, "Data Parameters table"))
     if not isinstance(ctx.exchange.message, dict):
         return ctx.result("not_success", False, reqs, doc, "a reply refusing the request", _arrived(ctx))
-    found = _successes(ctx.message)
-    ok = not any(f is True for f in found)
+    ok = not _served(ctx)
+    served = "a success reply: " if _flagged(ctx.api) else "the documented answer, as to a valid request: "
     return ctx.result(
         "not_success", ok, reqs, doc, "a reply that is not a success",
-        "a success reply: " + _show(ctx.message) if not ok else "refused",
+        served + _show(ctx.message) if not ok else "refused",
     )
 
 
@@ -277,6 +296,25 @@ def error_case(ctx: StepContext, error_id: str) -> CheckResult:
     )
 
 
+def refused(ctx: StepContext, params: Any = None) -> CheckResult:
+    """Without the credentials the profile declares, the target does not serve the request.
+
+    Refusing the handshake, closing, staying silent or answering with an error all pass;
+    only a reply that serves the request (see :func:`not_success`) fails.
+    """
+    ex = ctx.exchange
+    served = isinstance(ex.message, dict) and _served(ctx)
+    if not isinstance(ex.message, dict):
+        actual = ex.reason
+    else:
+        actual = ("served: " if served else "refused: ") + _show(ex.message)
+    return ctx.result(
+        "refused", not served, [PROFILE_CREDENTIALS],
+        "target profile: headers taken from the environment are credentials the target requires",
+        "the request not served without the credentials", actual,
+    )
+
+
 def reply_subtopic(ctx: StepContext, params: Any = None) -> CheckResult:
     """Our reading: an error reply comes on the API's response subtopic (docs leave it open)."""
     reply = ctx.exchange.message or {}
@@ -302,6 +340,7 @@ CHECKS: dict[str, Check] = {
     "held_again": held_again,
     "disjoint": disjoint,
     "error_case": error_case,
+    "refused": refused,
     "reply_subtopic": reply_subtopic,
 }
 """Check names as the case files use them."""

@@ -18,14 +18,16 @@ from .cases import Case, Step, fill
 from .checks import StepContext, run_check
 from .messages import build_request, items, lookup
 from .profile import Profile
-from .protocol import Exchange, expected_reply
+from .protocol import Exchange, FrameLog, Status, expected_reply
 from .results import CaseResult, CheckResult, Frame, Verdict, worst
 from .spec import Api, Spec
-from .transport import Connection, ExchangeFailed, TransportError
+from .transport import Connection, ExchangeFailed, TargetUnreachable, TransportError
 
 WRONG_TYPE_FOR_SCALAR = {"unexpected": "object"}
 WRONG_TYPE_FOR_CONTAINER = "not-a-container"
 OVERSIZED_BYTES = 256 * 1024
+ANONYMOUS = 0
+"""The ``agent`` of a step sent on a connection opened without the profile's credentials."""
 
 
 class NotRun(Exception):
@@ -34,6 +36,12 @@ class NotRun(Exception):
 
 class Unimplemented(Exception):
     """The target does not offer an API the case needs."""
+
+
+def credential_headers(profile: Profile) -> list[str]:
+    """The handshake headers that carry a secret: by the profile's own rule, a value taken
+    from the environment is a credential, so the profile declares the target requires it."""
+    return sorted(name for name, value in profile.headers.items() if any(s in value for s in profile.secrets))
 
 
 def run_variables(profile: Profile) -> dict[str, Any]:
@@ -47,6 +55,8 @@ def run_variables(profile: Profile) -> dict[str, Any]:
         "outcome_id": fixtures.telephony_outcome_id,
         "business_outcome_id": fixtures.business_outcome_id,
         "phone": fixtures.phone_number,
+        "phone_digits": fixtures.phone_number.lstrip("+"),
+        "credentials": ", ".join(credential_headers(profile)) or None,
         "unknown_callid": "lcm-conformance-no-such-call",
         "unknown_phone": "0000000001",
         "oversized": json.dumps({"channel": "LCM", "data": "x" * OVERSIZED_BYTES}),
@@ -124,7 +134,7 @@ class CaseRunner:
                 step = _filled(raw_step, variables)
                 conn = connections.get(step.agent)
                 if conn is None:
-                    conn = connections[step.agent] = Connection.from_profile(self.profile)
+                    conn = connections[step.agent] = self._connection(step.agent)
                 await self._step(case, number, step, conn, variables, checks, frames, sent, started)
         except NotRun as why:
             result.not_run = str(why)
@@ -149,6 +159,14 @@ class CaseRunner:
             result.reproduce = self._reproduce(case, [redact(t) for t in sent] if redact else sent)
         return result
 
+    def _connection(self, agent: int) -> Connection:
+        if agent != ANONYMOUS:
+            return Connection.from_profile(self.profile)
+        hidden = set(credential_headers(self.profile))
+        return Connection.from_profile(
+            self.profile, headers={k: v for k, v in self.profile.headers.items() if k not in hidden}
+        )
+
     async def _step(self, case: Case, number: int, step: Step, conn: Connection, variables: dict[str, Any],
                     checks: list[CheckResult], frames: list[Frame], sent: list[str], t0: float) -> None:
         text, api, message = build_frame(self.spec, step)
@@ -162,9 +180,13 @@ class CaseRunner:
             exchange = await conn.exchange(text, subtopic, callid)
         except ExchangeFailed as failed:
             exchange = failed.exchange
+        except TargetUnreachable as refused:
+            if step.agent != ANONYMOUS:
+                raise
+            exchange = _refused(text, subtopic, callid, refused.reason)
         sent.append(text)
         frames.extend(Frame(f.direction, round(base + f.at, 4), f.text) for f in exchange.log.frames)
-        if api is not None and api.max_cm_version is not None and not _answered_by(exchange, api):
+        if api is not None and self._withdrawn(api, step, exchange):
             self.withdrawn[api.name] = (f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) "
                                         f"got no {api.response_subtopic} reply: {exchange.reason}")
             raise Unimplemented(self.withdrawn[api.name])
@@ -180,12 +202,32 @@ class CaseRunner:
                 raise NotRun(f"step {number}: the target handed the test agent no contact "
                              f"({name} is empty), so the rest of the case cannot run")
 
+    def _withdrawn(self, api: Api, step: Step, exchange: Exchange) -> bool:
+        """Whether a missing reply says the target no longer offers a version-gated API.
+
+        Only a valid request (one that expects the API's response) can tell, and only when
+        the profile does not say which Campaign Manager version the target runs: a declared
+        version that still offers the API makes a missing reply a failure, not a withdrawal.
+        """
+        return (
+            api.max_cm_version is not None
+            and step.expect == "response"
+            and self.profile.campaign_manager_version is None
+            and not _answered_by(exchange, api)
+        )
+
     def _reproduce(self, case: Case, sent: list[str]) -> dict[str, Any]:
         return {
             "frames": sent,
             "command": f"python -m websockets {shlex.quote(self.target)}",
             "case_command": f"lcm-conformance run --case {shlex.quote(case.id)} --target {shlex.quote(self.target)}",
         }
+
+
+def _refused(text: str, subtopic: str | None, callid: str | None, reason: str) -> Exchange:
+    """The exchange of a request never sent: the opening handshake was refused."""
+    return Exchange(Status.CLOSED, text, subtopic, callid, None, (), 0, 0, 0.0, 0.0, FrameLog(0.0),
+                    f"handshake refused: {reason}")
 
 
 def _answered_by(exchange: Exchange, api: Api) -> bool:

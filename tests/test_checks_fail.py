@@ -30,7 +30,7 @@ from conformance.cases import load_cases
 from conformance.checks import CHECKS
 from conformance.engine import CaseRunner
 from conformance.messages import TRUE_WORDS, member
-from conformance.profile import Timeouts, default_profile
+from conformance.profile import Timeouts, default_profile, load_profile
 from conformance.results import CaseResult, CheckResult, Verdict
 from conformance.server import running_server
 from conformance.spec import load_spec
@@ -168,15 +168,25 @@ def fast_profile(url: str, response: float = RESPONSE_TIMEOUT):
     return replace(default_profile(url), timeouts=Timeouts(connect=2, response=response, run=60))
 
 
-async def _run_against(target: FaultyTarget, case_ids, response: float) -> tuple[str, list[CaseResult]]:
+TOKEN_VARIABLE, TOKEN = "LCM_TEST_TOKEN", "s3cret-token"
+
+
+def credentialed_profile(url: str, response: float = RESPONSE_TIMEOUT):
+    """A profile that declares credentials: a bearer token taken from the environment."""
+    headers = {"Authorization": f"Bearer ${{{TOKEN_VARIABLE}}}"}
+    profile = load_profile(None, {"url": url, "headers": headers}, env={TOKEN_VARIABLE: TOKEN})
+    return replace(profile, timeouts=Timeouts(connect=2, response=response, run=60))
+
+
+async def _run_against(target: FaultyTarget, case_ids, response: float, make_profile) -> tuple[str, list[CaseResult]]:
     async with target as url:
-        runner = CaseRunner(SPEC, fast_profile(url, response))
+        runner = CaseRunner(SPEC, make_profile(url, response))
         return url, [await runner.run(CASES[case_id]) for case_id in case_ids]
 
 
-def against(target: FaultyTarget, *case_ids: str, response: float = RESPONSE_TIMEOUT):
+def against(target: FaultyTarget, *case_ids: str, response: float = RESPONSE_TIMEOUT, make_profile=fast_profile):
     """Run cases, in order and with one runner, against a fake target: (url, results)."""
-    return asyncio.run(asyncio.wait_for(_run_against(target, case_ids, response), BOUND))
+    return asyncio.run(asyncio.wait_for(_run_against(target, case_ids, response, make_profile), BOUND))
 
 
 async def _run_reference(dialect: str, case_id: str) -> CaseResult:
@@ -401,6 +411,33 @@ def test_not_success_fails_when_a_request_missing_a_mandatory_row_succeeds():
     assert_reference_passes("SMDC.missing.OutcomeId", "not_success")
 
 
+def test_not_success_fails_when_an_api_without_a_success_flag_serves_an_incomplete_request():
+    """GRMDC's answer has no success flag: the documented answer itself is the success."""
+    def grmdc_any(request):
+        return contacts_reply([contact(1)])
+
+    def grmdc_checks_agent(request):
+        if member(data(request), "AgentID") is None:
+            return sample_reply(GRMDC, message={"error": {"type": "WS_Error", "message": "AgentID is missing"}})
+        return grmdc_any(request)
+
+    url, [result] = against(FaultyTarget({**honest(), GRMDC.name: grmdc_any}), "GRMDC.missing.AgentID")
+    failing = assert_fails(result, "not_success", url, expected=("a reply that is not a success",),
+                           actual=("the documented answer, as to a valid request: ", '"ContactId": 1'))
+    assert failing.requirements == (GRMDC.field("request.data.AgentID").id,)
+    _, [ok] = against(FaultyTarget({**honest(), GRMDC.name: grmdc_checks_agent}), "GRMDC.missing.AgentID")
+    assert_not_failed(ok, "not_success")
+    assert_reference_passes("GRMDC.missing.AgentID", "not_success")
+
+
+def test_a_second_skip_of_a_closed_contact_must_not_succeed():
+    """SMDC.skip.tables, last step: the contact is closed, so skipping it again is refused."""
+    url, [result] = against(skip_target(once=False), "SMDC.skip.tables")
+    failing = assert_fails(result, "not_success", url, expected=("a reply that is not a success",),
+                           actual=('a success reply: {"response": {"success": true}}',))
+    assert failing.name == "step 5 not_success" and "Pre-requisite" in failing.doc
+
+
 def test_not_success_fails_when_no_reply_comes():
     url, [result] = against(FaultyTarget(honest(), fault="hang", times=1), "SMDC.missing.OutcomeId")
     assert_fails(result, "not_success", url, expected=("a reply refusing the request",),
@@ -599,19 +636,21 @@ def test_disjoint_does_not_call_different_contacts_without_an_account_the_same()
     assert disjoint and all(c.verdict is Verdict.PASS for c in disjoint), [c.message() for c in disjoint]
 
 
-def skip_target(*, closes: bool) -> FaultyTarget:
-    """GRMDC and SMDC: a skipped contact is closed (or, faulty, handed out again)."""
+def skip_target(*, closes: bool = True, once: bool = True) -> FaultyTarget:
+    """GRMDC and SMDC: a skipped contact is closed (or, faulty, handed out again); a second
+    skip of it is refused (or, faulty, succeeds again)."""
     skipped: set[str] = set()
     pool = [contact(i) for i in range(3)]
 
     def grmdc(request):
         n, consent, _ = asked(request)
-        return contacts_reply([c for c in pool if c["AccountNumber"] not in skipped][:n])
+        return contacts_reply([c for c in pool if not closes or c["AccountNumber"] not in skipped][:n])
 
     def smdc(request):
-        if closes:
-            skipped.add(member(data(request), "AccountNumber"))
-        return sample_reply(SMDC)
+        account = member(data(request), "AccountNumber")
+        success = account not in skipped or not once
+        skipped.add(account)
+        return sample_reply(SMDC, message={"response": {"success": success}})
 
     return FaultyTarget({GRMDC.name: grmdc, SMDC.name: smdc})
 
@@ -676,6 +715,34 @@ def test_error_case_says_what_arrived_when_the_reply_is_not_json():
     failing = next(c for c in result.checks if LABELS["error_case"] in c.name)
     assert failing.verdict is Verdict.FAIL
     assert "not JSON" in failing.actual or "this is not JSON {" in failing.actual, failing.message()
+
+
+@shows_failing("refused")
+def test_refused_fails_when_a_connection_without_the_credentials_is_served():
+    """auth.without-credentials: the profile declares a token; the fake serves anyone."""
+    target = FaultyTarget(honest())
+    url, [result] = against(target, "auth.without-credentials", make_profile=credentialed_profile)
+    failing = assert_fails(result, "refused", url, expected=("the request not served without the credentials",),
+                           actual=("served: ", '"PhoneNumber"'))
+    assert failing.requirements == ("profile.headers",) and failing.doc.startswith("target profile:")
+    assert [h.get("Authorization") for h in target.handshake_headers] == [None]
+    assert TOKEN not in str(result.to_json())
+    _, [ok] = against(FaultyTarget(honest(), reject=401), "auth.without-credentials", make_profile=credentialed_profile)
+    assert_not_failed(ok, "refused")
+    assert "HTTP 401" in next(c.actual for c in ok.checks)
+
+    async def reference() -> CaseResult:
+        async with running_server(token=TOKEN) as ref:
+            return await CaseRunner(SPEC, credentialed_profile(ref)).run(CASES["auth.without-credentials"])
+
+    assert_not_failed(asyncio.run(asyncio.wait_for(reference(), BOUND)), "refused")
+
+
+def test_the_credentials_case_is_not_run_without_credentials_in_the_profile():
+    target = FaultyTarget(honest())
+    _, [result] = against(target, "auth.without-credentials")
+    assert result.verdict is Verdict.INFORMATIONAL and "credentials" in result.not_run
+    assert target.received == []
 
 
 @shows_failing("reply_subtopic")
