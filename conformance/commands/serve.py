@@ -7,7 +7,9 @@ import asyncio
 import logging
 import signal
 import sys
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -16,6 +18,9 @@ from ..server.bindings import load_bindings
 from ..server.default_seed import default_seed
 from ..server.dialects import DIALECTS
 from ..spec import load_spec
+
+if TYPE_CHECKING:
+    from ..mutants import Target
 
 HELP = "run the reference server (the suite's default target)"
 DESCRIPTION = """\
@@ -28,10 +33,15 @@ Without --seed it starts from the default seed, built from the doc's sample mess
 each sample request, sent in doc order, gets exactly its sample response (with
 --dialect samples). --print-seed shows that seed, a starting point for your own.
 
+--mutant NAME serves a mutant of the reference server (one fault a real implementer
+could ship) or a correct variant instead; `lcm-conformance mutants list` names them. A
+variant's own dialect and version win over --dialect and --cm-version.
+
 examples:
   lcm-conformance serve --port 8765
   lcm-conformance serve --dialect tables --seed my-seed.yaml --token s3cret
   lcm-conformance serve --print-seed > my-seed.yaml
+  lcm-conformance serve --mutant state.shared-reservation
 """
 _DEFAULTS = Limits()
 
@@ -49,24 +59,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-frame-bytes", type=int, default=_DEFAULTS.max_frame_bytes, metavar="N", help="larger frames get an error reply (default: %(default)s)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
     parser.add_argument("--print-seed", action="store_true", help="print the default seed as YAML and exit")
+    parser.add_argument("--mutant", metavar="NAME", help="serve this mutant or correct variant (see `mutants list`)")
 
 
-async def _serve(args: argparse.Namespace, limits: Limits) -> None:
+def _server(args: argparse.Namespace, limits: Limits, mutant: Target | None) -> AbstractAsyncContextManager[str]:
+    """The reference server, or the mutant or variant ``--mutant`` names."""
+    options = dict(host=args.host, port=args.port, dialect=args.dialect, seed=args.seed,
+                   cm_version=args.cm_version, token=args.token, limits=limits)
+    if mutant is None:
+        return running_server(**options)
+    from ..mutants.serving import running_target
+
+    return running_target(mutant, **options)
+
+
+async def _serve(args: argparse.Namespace, limits: Limits, mutant: Target | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with running_server(
-        host=args.host,
-        port=args.port,
-        dialect=args.dialect,
-        seed=args.seed,
-        cm_version=args.cm_version,
-        token=args.token,
-        limits=limits,
-    ) as url:
+    async with _server(args, limits, mutant) as url:
         print(f"listening {url}", flush=True)
         await stop.wait()
+
+
+def _mutant(name: str) -> Target | None:
+    from ..mutants import TARGETS  # the catalogue loads only when a mutant is asked for
+
+    return TARGETS.get(name)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -78,6 +98,11 @@ def run(args: argparse.Namespace) -> int:
     if min(args.max_connections, args.burst, args.max_frame_bytes) < 1 or args.rate < 0:
         print("lcm-conformance serve: limits must be positive (--rate may be 0)", file=sys.stderr)
         return 2
+    mutant = _mutant(args.mutant) if args.mutant is not None else None
+    if args.mutant is not None and mutant is None:
+        print(f"lcm-conformance serve: no mutant or variant {args.mutant!r}; "
+              "`lcm-conformance mutants list` names them", file=sys.stderr)
+        return 2
     limits = Limits(
         max_connections=args.max_connections,
         messages_per_second=args.rate or None,
@@ -87,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s", level=logging.WARNING)
     logging.getLogger("conformance.server").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
-        asyncio.run(_serve(args, limits))
+        asyncio.run(_serve(args, limits, mutant))
     except SeedError as exc:
         print(f"lcm-conformance serve: seed: {exc}", file=sys.stderr)
         return 2

@@ -1,0 +1,72 @@
+"""``lcm-conformance mutate``: measure the suite's power against mutants and variants."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+HELP = "run the suite against every mutant and correct variant of the reference server: the mutation score"
+DESCRIPTION = """\
+Serve each mutant (the reference server with one fault a real implementer could ship)
+and each correct variant (an implementation the docs allow) on its own loopback port,
+in parallel worker processes, and run the whole suite against it with a 0.5 s response
+timeout and a token profile. A mutant is killed when at least one case FAILs; a variant
+must get no FAIL at all.
+
+Prints the kill matrix (each mutant and the cases that caught it), the variants, the
+score, the survivors and any variant that got a FAIL. `lcm-conformance mutants list`
+names them all.
+
+exit codes:
+  0  every mutant killed, no variant FAILed
+  1  a mutant survived, a variant FAILed, or a run broke
+  2  usage error (an unknown mutant name, a bad option)
+
+examples:
+  lcm-conformance mutate
+  lcm-conformance mutate --subset fast --jobs 2
+  lcm-conformance mutate --mutant 'state.*' security.token-ignored --report-dir mutation
+"""
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, metavar="N",
+                        help="worker processes (default: the number of CPUs, %(default)s)")
+    parser.add_argument("--report-dir", type=Path, metavar="DIR",
+                        help="write mutation.json and kill-matrix.csv here")
+    parser.add_argument("--subset", choices=("fast", "full"), default="full",
+                        help="fast: the CI subset; full: every mutant and variant (default)")
+    parser.add_argument("--mutant", nargs="+", action="extend", default=[], metavar="NAME",
+                        help="run only these mutants or variants (a trailing * matches a prefix); "
+                             "overrides --subset")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..mutants import select
+    from ..mutants.driver import Score, Settings, run_targets, suite_cases
+    from ..mutants.report import render, write
+
+    if args.jobs < 1:
+        print("lcm-conformance mutate: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        targets = select(args.mutant, fast=args.subset == "fast")
+    except KeyError as exc:
+        print(f"lcm-conformance mutate: {exc.args[0]}", file=sys.stderr)
+        return 2
+    jobs = min(args.jobs, len(targets))
+    settings = Settings()
+    print(f"running the suite against {len(targets)} target(s) on {jobs} process(es)", flush=True)
+    started = time.perf_counter()
+    runs = run_targets(targets, jobs=jobs, settings=settings)
+    seconds = time.perf_counter() - started
+    score = Score.of(targets, runs)
+    print(render(score, jobs=jobs, seconds=seconds))
+    if args.report_dir:
+        written = write(score, args.report_dir, [c.id for c in suite_cases()], jobs=jobs, seconds=seconds,
+                        response_timeout=settings.response_timeout)
+        print("reports: " + ", ".join(map(str, written)))
+    return score.exit_code()
