@@ -180,15 +180,40 @@ def _case(raw: dict[str, Any], source: str, row: dict[str, Any]) -> Case:
     )
 
 
+def parse_cases(entries: Any, spec: Spec, source: str) -> list[Case]:
+    """The cases of one parsed case file (a YAML list), expanded, checked, ids unique."""
+    if entries is None:
+        return []
+    if not isinstance(entries, list) or not all(isinstance(raw, dict) for raw in entries):
+        raise CaseError(f"{source}: a case file is a list of cases")
+    cases = [
+        _case(raw, source, row) for raw in entries for row in _rows(raw.get("for_each"), spec, source)
+    ]
+    return _checked(cases, spec)
+
+
+def load_case_file(spec: Spec, path: Path) -> list[Case]:
+    """The cases of one case file, e.g. a failing example a property test wrote out."""
+    path = Path(path)
+    try:
+        entries = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise CaseError(f"{path}: {exc}") from exc
+    return parse_cases(entries, spec, path.name)
+
+
 def load_cases(spec: Spec, directory: Path | None = None) -> list[Case]:
     """Every case of every file, expanded, in file order; ids must be unique."""
     directory = directory or data_dir("cases")
-    cases: list[Case] = []
-    for path in sorted(directory.glob("*.yaml")):
-        entries = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-        for raw in entries:
-            rows = _rows(raw.get("for_each"), spec, path.name)
-            cases.extend(_case(raw, path.name, row) for row in rows)
+    cases = [
+        case
+        for path in sorted(directory.glob("*.yaml"))
+        for case in parse_cases(yaml.safe_load(path.read_text(encoding="utf-8")), spec, path.name)
+    ]
+    return _checked(cases, spec)
+
+
+def _checked(cases: list[Case], spec: Spec) -> list[Case]:
     seen: set[str] = set()
     for case in cases:
         if case.id in seen:

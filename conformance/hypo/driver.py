@@ -1,0 +1,270 @@
+"""Send generated steps to the target from Hypothesis's synchronous world, bounded.
+
+Hypothesis calls test functions synchronously; the transport is asyncio. A
+:class:`Portal` runs each exchange on an event loop thread (the runner's own loop, or
+the pytest plugin's) and waits for it with a timeout. A :class:`Driver` serves one
+property run: one :class:`~conformance.transport.Connection` per agent, kept across
+examples (two connections are two agents), a message budget, a time budget, a rate and
+a breaker that stops every run once the target has fallen silent. An :class:`Example`
+is one Hypothesis example: the steps it sent (as case steps, ready to be written out),
+the checks they got and the frames exchanged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Coroutine
+
+from ..cases import Step
+from ..checks import StepContext, run_check
+from ..engine import build_frame
+from ..messages import items, member
+from ..profile import Profile
+from ..protocol import Exchange, expected_reply, parse_frame
+from ..results import CheckResult, Frame, Verdict
+from ..server.limits import TokenBucket
+from ..spec import Api, Spec
+from ..transport import Connection, ExchangeFailed, TransportError
+from .plan import Plan
+
+MAX_SILENT = 3
+"""Requests in a row that get no reply before the target counts as fallen silent."""
+FORGIVABLE = frozenset({"schema", "echo"})
+"""Checks a refusal is excused from: the docs leave the shape of a refusal open."""
+_MARGIN = 10.0
+
+
+class Exhausted(Exception):
+    """The run may send no more: budget spent, time up, or the target fell silent."""
+
+
+class Withdrawn(Exception):
+    """The target does not offer the API (it answered none of its requests)."""
+
+
+class Portal:
+    """Runs coroutines on an event loop that runs in another thread, and waits for them."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
+
+    def call(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+        if getattr(self.loop, "_thread_id", None) == threading.get_ident():
+            coro.close()
+            raise RuntimeError("the portal's loop runs in this thread: call from a worker thread")
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+
+
+@dataclass
+class Session:
+    """What every property run of one suite run shares."""
+
+    spec: Spec
+    profile: Profile
+    plan: Plan
+    portal: Portal
+    target: str
+    """The target as reports name it."""
+    database: Path | None = None
+    report_dir: Path | None = None
+    withdrawn: dict[str, str] = field(default_factory=dict)
+    """APIs found not offered (by the example cases or here), and why."""
+    silent: int = 0
+    stopped: str | None = None
+    """Why no run may send anything more, once the target fell silent."""
+
+    def unavailable(self, api: Api) -> str | None:
+        """Why the target is not expected to offer the API (profile, version), or None."""
+        if api.name in self.withdrawn:
+            return self.withdrawn[api.name]
+        if not self.profile.offers(api.name):
+            return f"the target profile does not list {api.name} among the offered APIs"
+        version = self.profile.campaign_manager_version
+        if api.max_cm_version is not None and version is not None and version > api.max_cm_version:
+            return f"{api.name} is offered up to Campaign Manager {api.max_cm_version}; the target runs {version}"
+        return None
+
+    def heard(self, exchange: Exchange) -> None:
+        """Count requests in a row without a reply; after MAX_SILENT, stop every run."""
+        self.silent = 0 if exchange.answered else self.silent + 1
+        if self.silent >= MAX_SILENT and self.stopped is None:
+            self.stopped = f"the target answered none of the last {self.silent} requests ({exchange.reason})"
+
+
+def is_refusal(reply: Any) -> bool:
+    """A reply whose ``message.response`` (or one of its items) says ``success: false``."""
+    message = reply.get("message") if isinstance(reply, dict) else None
+    return any(member(i, "success") is False for i in items(member(message, "response")))
+
+
+@dataclass
+class Sent:
+    """What one step produced: the exchange (None when no connection could be opened) and
+    whether its connection had to be reopened first (the target closed the previous one)."""
+
+    exchange: Exchange | None
+    reopened: bool
+
+    @property
+    def answered(self) -> bool:
+        return self.exchange is not None and self.exchange.answered
+
+
+class Driver:
+    """Sends the steps of one property run, within its budgets."""
+
+    def __init__(self, session: Session, *, messages: int, seconds: float) -> None:
+        self.session = session
+        self.left = messages
+        self.deadline = time.monotonic() + seconds
+        self.sent = 0
+        self.connections: dict[int, Connection] = {}
+        self._bucket: TokenBucket | None = None
+
+    def example(self, api: Api, basis: str, requirements: tuple[str, ...], doc: str) -> Example:
+        return Example(self, api, basis, requirements, doc)
+
+    def take(self) -> None:
+        """Spend one message of the budget; raises Exhausted when there is none to spend."""
+        if self.session.stopped:
+            raise Exhausted(self.session.stopped)
+        if self.left <= 0:
+            raise Exhausted("the run's message budget is spent")
+        if time.monotonic() > self.deadline:
+            raise Exhausted("the run's time is up")
+        self.left -= 1
+        self.sent += 1
+
+    def exchange(self, agent: int, text: str, subtopic: str | None, callid: str | None) -> tuple[Exchange, bool]:
+        timeouts = self.session.profile.timeouts
+        wait = timeouts.connect + timeouts.response + self.session.plan.burst / self.session.plan.rate + _MARGIN
+        return self.session.portal.call(self._exchange(agent, text, subtopic, callid), wait)
+
+    async def _exchange(self, agent: int, text: str, subtopic: str | None, callid: str | None) -> tuple[Exchange, bool]:
+        conn = self.connections.get(agent)
+        if conn is None:
+            conn = self.connections[agent] = Connection.from_profile(self.session.profile)
+        now = asyncio.get_running_loop().time()
+        if self._bucket is None:
+            self._bucket = TokenBucket(self.session.plan.rate, self.session.plan.burst, now)
+        if (delay := self._bucket.take(now)) > 0:
+            await asyncio.sleep(delay)  # the rate limit, not a synchronisation
+        before = conn.connects
+        try:
+            exchange = await conn.exchange(text, subtopic, callid)
+        except ExchangeFailed as failed:
+            exchange = failed.exchange
+        return exchange, before > 0 and conn.connects > before
+
+    def close(self) -> None:
+        async def close_all() -> None:
+            for conn in self.connections.values():
+                await conn.close()
+
+        self.session.portal.call(close_all(), self.session.profile.timeouts.connect * len(self.connections) + _MARGIN)
+        self.connections.clear()
+
+
+class Example:
+    """One Hypothesis example: its steps (with the checks they got, as a case has them),
+    its checks by step number, and the frames exchanged, timed from its first frame."""
+
+    def __init__(self, driver: Driver, api: Api, basis: str, requirements: tuple[str, ...], doc: str) -> None:
+        self.driver = driver
+        self.spec = driver.session.spec
+        self.api = api
+        self.basis = basis
+        self.requirements = requirements
+        self.doc = doc
+        self.steps: list[Step] = []
+        self.checks: list[tuple[int, CheckResult]] = []
+        self.frames: list[Frame] = []
+        self.sent: list[str] = []
+        self._t0: float | None = None
+        self._redact = driver.session.profile.redactor()
+
+    @property
+    def failed(self) -> bool:
+        return any(c.verdict is Verdict.FAIL for _, c in self.checks)
+
+    def numbered(self) -> list[CheckResult]:
+        """The checks named as the engine names a case's: ``step N name``."""
+        return [dataclasses.replace(c, name=f"step {n} {c.name}") for n, c in self.checks]
+
+    def note(self, check: CheckResult) -> None:
+        """Add a check of the last step that no case check expresses (an inferred one)."""
+        self.checks.append((len(self.steps), self._redacted(check)))
+
+    def send(self, step: Step, *, forgive_refusal: bool = False) -> Sent:
+        """Send one step, run its checks and record everything; raises Exhausted, Withdrawn.
+
+        ``forgive_refusal``: a valid request may be refused (``success: false``); the docs
+        leave a refusal's shape open, so its schema and echo checks are INFORMATIONAL at
+        worst then, and are left out of the step as recorded (a replay judges it the same).
+        """
+        text, api, message = build_frame(self.spec, step)
+        session = self.driver.session
+        if api is not None and api.name in session.withdrawn:
+            raise Withdrawn(session.withdrawn[api.name])
+        subtopic, callid = expected_reply(api, message, self.spec) if api and step.expect == "response" else (None, None)
+        self.driver.take()
+        self.steps.append(step)
+        number = len(self.steps)
+        try:
+            exchange, reopened = self.driver.exchange(step.agent, text, subtopic, callid)
+        except TransportError as exc:
+            self.steps[-1] = dataclasses.replace(step, checks=())
+            self.checks.append((number, CheckResult(
+                "target reachable", Verdict.FAIL, self.requirements, "documented", self.doc,
+                "the target to accept a connection", self._redact(str(exc)))))
+            return Sent(None, False)
+        session.heard(exchange)
+        self._record(text, exchange)
+        if api is not None and api.max_cm_version is not None and subtopic and not exchange.answered:
+            why = f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) got no reply: {exchange.reason}"
+            session.withdrawn[api.name] = why
+            raise Withdrawn(why)
+        ctx = StepContext(self.spec, api or self.api, message, exchange, self.basis)
+        refused = forgive_refusal and is_refusal(exchange.message)
+        kept = []
+        for entry in step.checks:
+            result = run_check(ctx, entry)
+            name = entry if isinstance(entry, str) else next(iter(entry))
+            if refused and name in FORGIVABLE and result.verdict in (Verdict.FAIL, Verdict.NON_STRICT):
+                result = _forgiven(result)
+            else:
+                kept.append(entry)
+            self.checks.append((number, self._redacted(result)))
+        self.steps[-1] = dataclasses.replace(step, checks=tuple(kept))
+        return Sent(exchange, reopened)
+
+    def replies(self, subtopic: str) -> int:
+        """Frames received with this subtopic so far (answers and extra ones alike)."""
+        objects = (getattr(parse_frame(f.text, ()), "obj", None) for f in self.frames if f.direction == "received")
+        return sum(1 for obj in objects if obj is not None and obj.get("subtopic") == subtopic)
+
+    def _record(self, text: str, exchange: Exchange) -> None:
+        if self._t0 is None:
+            self._t0 = exchange.started
+        base = exchange.started - self._t0
+        self.frames.extend(Frame(f.direction, round(base + f.at, 4), f.text) for f in exchange.log.frames)
+        self.sent.append(self._redact(text) if self._redact else text)
+
+    def _redacted(self, check: CheckResult) -> CheckResult:
+        if not self._redact:
+            return check
+        return dataclasses.replace(check, expected=self._redact(check.expected), actual=self._redact(check.actual))
+
+
+def _forgiven(result: CheckResult) -> CheckResult:
+    return dataclasses.replace(
+        result, verdict=Verdict.INFORMATIONAL, basis="inferred",
+        doc=f"inferred: the docs leave the shape of a refusal open ({result.doc})",
+        actual=f"a refusal (success: false): {result.actual}",
+    )
+

@@ -1,0 +1,82 @@
+"""The Hypothesis settings profiles: how many examples, messages, seconds and how fast.
+
+Property tests may face a vendor's endpoint, so every profile bounds what a run sends:
+examples per property, steps per stateful example, extra messages for shrinking a
+failure, seconds per property and a message rate. ``quick`` (the default) sends about 200
+messages in all; ``ci`` is derandomized, so a run is reproducible; ``thorough`` searches
+ten times as far. Each is also registered with Hypothesis as ``lcm-<name>``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Mapping
+
+from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis.database import DirectoryBasedExampleDatabase
+
+KINDS = ("valid-requests", "invalid-requests", "echo", "robustness")
+"""The properties run per API (the stateful test is a run of its own)."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one profile lets a whole property run send."""
+
+    name: str
+    examples: Mapping[str, int]
+    """Hypothesis examples per property kind and API."""
+    stateful_examples: int
+    stateful_steps: int
+    shrink_messages: int
+    """Messages each property may spend shrinking a failure, beyond its examples."""
+    seconds_per_run: float
+    """Time each property may take; then it stops generating (its examples so far count)."""
+    rate: float
+    """Messages per second at most, after a burst of ``burst``."""
+    burst: int
+    derandomize: bool
+
+
+QUICK = Plan(
+    "quick", {"valid-requests": 4, "invalid-requests": 4, "echo": 4, "robustness": 3},
+    stateful_examples=3, stateful_steps=8, shrink_messages=24, seconds_per_run=60.0,
+    rate=200.0, burst=50, derandomize=False,
+)
+PLANS: Mapping[str, Plan] = {
+    "quick": QUICK,
+    "ci": replace(QUICK, name="ci", examples={k: 2 * n for k, n in QUICK.examples.items()},
+                  stateful_examples=5, derandomize=True),
+    "thorough": replace(QUICK, name="thorough", examples={k: 10 * n for k, n in QUICK.examples.items()},
+                        stateful_examples=30, stateful_steps=20, shrink_messages=200, seconds_per_run=600.0),
+}
+PROFILES = (*PLANS, "off")
+"""The values of ``--hypothesis-profile``; ``off`` runs no property test."""
+
+_BASE = dict(
+    deadline=None,  # the target's latency is not the test's
+    verbosity=Verbosity.quiet,  # the failing example is reported as a case file instead
+    report_multiple_bugs=False,
+    print_blob=False,
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.shrink),  # no explain phase: it sends more
+    suppress_health_check=(HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.data_too_large,
+                           HealthCheck.large_base_example),
+)
+for _plan in PLANS.values():
+    settings.register_profile(f"lcm-{_plan.name}", settings(derandomize=_plan.derandomize, **_BASE))
+
+
+def plan(name: str) -> Plan:
+    """The plan of a profile name; raises ValueError naming the choices."""
+    try:
+        return PLANS[name]
+    except KeyError:
+        raise ValueError(f"unknown Hypothesis profile {name!r}; one of {', '.join(PROFILES)}") from None
+
+
+def hypothesis_settings(plan: Plan, database: Path | None, **overrides: int) -> settings:
+    """The settings of one run: the profile's, an example database only when given a
+    directory (and never when derandomized), and per-run sizes such as max_examples."""
+    db = DirectoryBasedExampleDatabase(str(database)) if database and not plan.derandomize else None
+    return settings(settings.get_profile(f"lcm-{plan.name}"), database=db, **overrides)
