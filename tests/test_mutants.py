@@ -11,6 +11,10 @@ import argparse
 import asyncio
 import inspect
 import json
+import selectors
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -26,6 +30,7 @@ from conformance.engine import credential_headers
 from conformance.mutants import AREAS, MUTANTS, TARGETS, VARIANTS, Mutant, select
 from conformance.mutants.catalogue import FLOOD_FRAMES, LATE_SECONDS
 from conformance.mutants.driver import RESPONSE_TIMEOUT, Run, Score, Settings, mutation_profile, run_targets
+from conformance.mutants.report import render
 from conformance.mutants.serving import running_target
 from conformance.spec import load_spec
 from conformance.transport import Connection
@@ -103,12 +108,14 @@ def test_a_survivor_a_false_fail_or_a_broken_run_fails_the_mutation_run():
     mutant, variant = MUTANTS[0], VARIANTS[0]
     killed = {mutant.name: Run(mutant.name, failed=(("GRMDC.count", "at_most: …"),)), variant.name: Run(variant.name)}
     assert Score.of([mutant, variant], killed).exit_code() == 0
-    for runs in (
-        {**killed, mutant.name: Run(mutant.name)},
-        {**killed, variant.name: Run(variant.name, failed=(("GRMDC.count", "why"),))},
-        {**killed, mutant.name: Run(mutant.name, error="TimeoutError: ")},
+    for runs, shown in (
+        ({**killed, mutant.name: Run(mutant.name)}, f"SURVIVED  {mutant.name}"),
+        ({**killed, variant.name: Run(variant.name, failed=(("GRMDC.count", "why"),))}, f"FAIL      {variant.name}"),
+        ({**killed, mutant.name: Run(mutant.name, error="TimeoutError: ")}, f"ERROR     {mutant.name}"),
     ):
-        assert Score.of([mutant, variant], runs).exit_code() == 1
+        score = Score.of([mutant, variant], runs)
+        assert score.exit_code() == 1
+        assert shown in render(score, jobs=1, seconds=1.0)
 
 
 def test_the_run_profile_declares_its_token_as_a_credential_and_the_version_offering_every_api():
@@ -188,6 +195,28 @@ def test_mutate_runs_the_named_targets_and_writes_the_kill_matrix(tmp_path: Path
     header, *rows = (tmp_path / "kill-matrix.csv").read_text(encoding="utf-8").splitlines()
     column = header.split(",").index(data["mutants"][0]["cases"][0])
     assert rows[0].split(",")[column] == "X" and set(rows[1].split(",")[2:]) == {""}
+
+
+def test_serve_runs_a_mutant_until_told_to_stop():
+    grmdc = SPEC.api("GetReservedManualDialContact")
+    serve = ("import argparse, sys; from conformance.commands import serve; p = argparse.ArgumentParser(); "
+             "serve.add_arguments(p); sys.exit(serve.run(p.parse_args(sys.argv[1:])))")
+    proc = subprocess.Popen([sys.executable, "-c", serve, "--mutant", "envelope.topic-lowercase", "--quiet"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(proc.stdout, selectors.EVENT_READ)
+            assert selector.select(BOUND), "no listening line"
+        line = proc.stdout.readline()
+        assert line.startswith("listening ws://127.0.0.1:"), line
+        reply = asyncio.run(asyncio.wait_for(_ask(line.split()[1], grmdc.sample_requests[0].message), BOUND))
+        assert reply["topic"] == "webservice"
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(BOUND) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=BOUND)
 
 
 @pytest.mark.parametrize("module", [mutate_command, serve_command])

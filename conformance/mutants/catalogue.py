@@ -17,8 +17,8 @@ from ..server.outcomes import Answer, Failure, Outcome
 from ..spec import load_spec
 from . import state_faults as sf
 from .edits import const, convert, copy, drop, rename, swap
-from .faults import (UNGUARDED, Delivery, closing, crashing, late, mangling, outcomes, refuse, reinterpret,
-                     replies, requests, rewrite, state)
+from .faults import (UNGUARDED, Delivery, When, closing, crashing, late, mangling, outcomes, refuse,
+                     reinterpret, replies, requests, rewrite, state)
 from .targets import Mutant
 
 GRMDC, SMDC, MDC = "GetReservedManualDialContact", "SkipManualDialContact", "ManualDialCall"
@@ -60,7 +60,7 @@ def _asks_reserved(d: Delivery) -> bool:
 def _not_json(d: Delivery) -> bool:
     try:
         json.loads(d.frame)
-    except ValueError:
+    except (ValueError, RecursionError):
         return True
     return False
 
@@ -70,7 +70,7 @@ def _refusal(d: Delivery) -> bool:
     return d.exchange.api is not None and d.exchange.error is not None
 
 
-def _answer_of(api: str):
+def _answer_of(api: str) -> When:
     return lambda d: d.exchange.api == api and d.exchange.error is None
 
 

@@ -93,7 +93,7 @@ def _open_variants(spec: Spec) -> Iterator[Variant]:
     yield Variant(name="version.withdrawn-undeclared", cm_version=withdrawn, fast=True,
                   profile={"campaign_manager_version": None},
                   basis="Skip Non-PEWC Contact: Note (compatible up to Campaign Manager 2308)",
-                  description=f"a Campaign Manager {withdrawn} without SkipNonPEWCContact; the profile gives no version")
+                  description=f"a Campaign Manager {withdrawn} without SkipNonPEWCContact; its profile says no version")
 
 
 def build_variants(spec: Spec | None = None) -> tuple[Variant, ...]:
