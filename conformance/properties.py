@@ -19,7 +19,6 @@ Each run is one result (:mod:`conformance.hypo.record`) with id ``property.<API>
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Callable
 
 from hypothesis import strategies as st
@@ -27,7 +26,7 @@ from hypothesis import strategies as st
 from .hypo import frames
 from .hypo.driver import Example, Session, Sent
 from .hypo.plan import KINDS
-from .hypo.record import Hunt, Meta
+from .hypo.record import Hunt, Meta, PropertyRun
 from .results import CaseResult, CheckResult, Verdict
 from .spec import Api, Spec
 from .strategies import Pool, Pools, fixture_pools, message_strategy
@@ -35,15 +34,6 @@ from .strategies import Pool, Pools, fixture_pools, message_strategy
 PER_EXAMPLE = {"valid-requests": 3, "invalid-requests": 2, "echo": 1, "robustness": 2}
 """Messages one example sends at most (valid requests: up to two, then the follow-up)."""
 MAX_REQUESTS = PER_EXAMPLE["valid-requests"] - 1
-
-
-@dataclass(frozen=True)
-class PropertyRun:
-    """One property of one API, or the stateful test: a result id and how to run it."""
-
-    id: str
-    api: str
-    run: Callable[[Session], CaseResult]
 
 
 def property_id(api: str, kind: str) -> str:

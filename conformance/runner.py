@@ -2,7 +2,8 @@
 
 Used by ``lcm-conformance run`` and by the pytest plugin. With no target the
 embedded reference server is started on a free loopback port and tested like any
-other target: the suite knows it only through its wire.
+other target: the suite knows it only through its wire. After the example cases come
+the Hypothesis property and stateful runs (:mod:`conformance.hypo`), one result each.
 """
 
 from __future__ import annotations
@@ -19,8 +20,11 @@ from typing import Any, AsyncIterator, Callable
 import yaml
 
 from . import __version__
-from .cases import Case, load_cases
+from .cases import Case, CaseError, load_case_file, load_cases
 from .engine import CaseRunner
+from .hypo import suite as hypothesis_suite
+from .hypo.plan import PROFILES
+from .hypo.record import PropertyRun
 from .messages import items, member
 from .profile import Profile, load_profile
 from .results import CaseResult, RunResult, Verdict
@@ -46,6 +50,16 @@ class RunOptions:
     expectations: Path | None = None
     dialect: str = "samples"
     overrides: dict[str, Any] = field(default_factory=dict)
+    hypothesis_profile: str = "quick"
+    """quick, ci, thorough, or off (no property tests)."""
+    hypothesis_db: Path | None = None
+    """Where Hypothesis keeps failing examples between runs; None keeps nothing."""
+    report_dir: Path | None = None
+    """Where a property test writes its shrunk failing example as a case file."""
+
+
+def _matches(ident: str, ids: tuple[str, ...]) -> bool:
+    return any(ident == i or (i.endswith("*") and ident.startswith(i[:-1])) for i in ids)
 
 
 def select_cases(cases: list[Case], ids: tuple[str, ...], apis: tuple[str, ...]) -> list[Case]:
@@ -54,13 +68,45 @@ def select_cases(cases: list[Case], ids: tuple[str, ...], apis: tuple[str, ...])
     if apis:
         chosen = [c for c in chosen if c.api in apis]
     if ids:
-        def wanted(case: Case) -> bool:
-            return any(case.id == i or (i.endswith("*") and case.id.startswith(i[:-1])) for i in ids)
-
-        chosen = [c for c in chosen if wanted(c)]
+        chosen = [c for c in chosen if _matches(c.id, ids)]
         if not chosen:
             raise UsageError(f"no case matches {', '.join(ids)}; `lcm-conformance coverage` lists the ids")
     return chosen
+
+
+def case_files(selection: tuple[str, ...]) -> tuple[list[Path], tuple[str, ...]]:
+    """Split ``--case`` values into case files (a ``.yaml`` path) and case ids."""
+    files = [Path(s) for s in selection if s.endswith((".yaml", ".yml"))]
+    for path in files:
+        if not path.is_file():
+            raise UsageError(f"no case file {path}")
+    return files, tuple(s for s in selection if not s.endswith((".yaml", ".yml")))
+
+
+def plan_run(spec: Spec, options: RunOptions) -> tuple[list[Case], list[PropertyRun]]:
+    """The cases and property runs to do.
+
+    ``--case`` values that are case files run those files' cases (a property test's
+    failing example, say) and nothing else unless ids are given too; ids select suite
+    cases and property runs (``property.*``, ``stateful.*``) alike; ``--api`` narrows both.
+    """
+    if options.hypothesis_profile not in PROFILES:
+        raise UsageError(f"unknown Hypothesis profile {options.hypothesis_profile!r}; one of {', '.join(PROFILES)}")
+    files, ids = case_files(options.cases)
+    try:
+        from_files = [case for path in files for case in load_case_file(spec, path)]
+    except CaseError as exc:
+        raise UsageError(str(exc)) from exc
+    runs = [] if options.hypothesis_profile == "off" else hypothesis_suite.all_runs(spec)
+    if options.apis:
+        runs = [r for r in runs if r.api in options.apis]
+    if not ids:
+        return (from_files, []) if files else (select_cases(load_cases(spec), (), options.apis), runs)
+    cases = [c for c in select_cases(load_cases(spec), (), options.apis) if _matches(c.id, ids)]
+    runs = [r for r in runs if _matches(r.id, ids)]
+    if not cases and not runs:
+        raise UsageError(f"no case matches {', '.join(ids)}; `lcm-conformance coverage` lists the ids")
+    return from_files + cases, runs
 
 
 def load_expectations(path: Path) -> dict[str, Verdict]:
@@ -180,17 +226,30 @@ async def run_cases(spec: Spec, profile: Profile, cases: list[Case], progress: P
     return results
 
 
+async def run_properties(spec: Spec, profile: Profile, options: RunOptions, runs: list[PropertyRun],
+                         cases: list[CaseResult], progress: Progress | None = None, *,
+                         deadline: float = float("inf")) -> list[CaseResult]:
+    """The property and stateful runs, on a worker thread that sends through this loop."""
+    session = hypothesis_suite.session(
+        spec, profile, options.hypothesis_profile, asyncio.get_running_loop(), database=options.hypothesis_db,
+        report_dir=options.report_dir, deadline=deadline, cases=cases)
+    return await asyncio.to_thread(hypothesis_suite.run_all, session, runs, progress)
+
+
 async def run_suite(options: RunOptions, progress: Progress | None = None) -> RunResult:
     """The whole run. Raises UsageError, ProfileError or TargetUnreachable."""
     spec = load_spec()
-    cases = select_cases(load_cases(spec), options.cases, options.apis)
+    cases, runs = plan_run(spec, options)
     expected = load_expectations(options.expectations) if options.expectations else None
     started = time.perf_counter()
     async with target_url(options) as (url, embedded):
         profile = make_profile(options, url)
         label = f"{profile.url} (embedded reference server, {options.dialect} dialect)" if embedded else profile.url
         await probe(profile)
+        deadline = time.monotonic() + profile.timeouts.run
         results = await run_cases(spec, profile, cases, progress, label=profile.url)
+        if runs:
+            results += await run_properties(spec, profile, options, runs, results, progress, deadline=deadline)
     run = RunResult(target=label, suite_version=__version__, results=results, strict=options.strict,
                     dialect=detect_dialect(results), duration=time.perf_counter() - started)
     if expected is not None:
@@ -212,5 +271,5 @@ def run_blocking(options: RunOptions, progress: Progress | None = None) -> RunRe
 
 __all__ = [
     "RunOptions", "UsageError", "TargetUnreachable", "run_suite", "run_blocking", "exit_code",
-    "select_cases", "load_expectations", "expectation_diffs", "detect_dialect",
+    "select_cases", "plan_run", "load_expectations", "expectation_diffs", "detect_dialect",
 ]

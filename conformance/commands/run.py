@@ -11,7 +11,9 @@ from ..profile import ProfileError
 from ..report import write_reports
 from ..report.terminal import print_progress, print_summary
 from ..results import CaseResult
-from ..runner import RunOptions, UsageError, exit_code, run_blocking
+from ..hypo.plan import PROFILES
+from ..report.common import clean
+from ..runner import RunOptions, UsageError, exit_code, plan_run, run_blocking
 from ..spec import load_spec
 from ..transport import TargetUnreachable
 
@@ -25,6 +27,11 @@ UNIMPLEMENTED (the target does not offer the API), FAIL (contradicts the docs).
 With neither --target nor --profile, the embedded reference server is started on a
 free 127.0.0.1 port and tested.
 
+After the example cases, Hypothesis property tests (per API: valid requests, invalid
+requests, echoes, robustness) and a stateful test of two agents' contacts search the
+space around them; each is one result. A failing one is shrunk and written as a case
+file (under --report-dir, in reproduce/; else printed) that --case FILE replays.
+
 exit codes:
   0  no FAIL (with --expectations: no difference from the expected verdicts)
   1  some FAIL (or NON-STRICT under --strict, or a difference from the expectations)
@@ -36,6 +43,8 @@ examples:
   lcm-conformance run --target ws://127.0.0.1:8080/ --report-dir reports
   lcm-conformance run --profile vendor.yaml --expectations known-failures.yaml
   lcm-conformance run --case 'SCOC.*' --case GRMDC.count
+  lcm-conformance run --hypothesis-profile thorough --hypothesis-db .hypothesis
+  lcm-conformance run --case reports/reproduce/property.ManualDialCall.echo.yaml
 """
 
 
@@ -51,13 +60,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expectations", type=Path, metavar="FILE",
                         help="YAML mapping case id -> expected verdict; only differences fail the run")
     parser.add_argument("--case", action="append", default=[], metavar="ID",
-                        help="run only this case (repeatable; a trailing * matches a prefix)")
+                        help="run only this case or property test (repeatable; a trailing * matches a prefix; "
+                             "a .yaml path runs that case file, e.g. a failing example a property test wrote)")
     parser.add_argument("--api", action="append", default=[], metavar="SUBTOPIC",
                         help="run only the cases of this API (repeatable)")
     parser.add_argument("--dialect", choices=("samples", "tables"), default="samples",
                         help="dialect of the embedded reference server (default: samples)")
     parser.add_argument("--response-timeout", type=float, metavar="SECONDS",
                         help="how long to wait for each reply (default: the profile's, else 5)")
+    parser.add_argument("--hypothesis-profile", choices=PROFILES, default="quick",
+                        help="property tests: quick (about 200 messages), ci (derandomized), thorough, "
+                             "or off (default: quick)")
+    parser.add_argument("--hypothesis-db", type=Path, metavar="DIR",
+                        help="keep Hypothesis's failing examples in DIR and try them first next time "
+                             "(default: keep nothing)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
 
 
@@ -76,6 +92,24 @@ class _ApiProgress:
             print_progress(result.api, self.done[result.api], spec=self.spec)
 
 
+PRINTED_CASE_CHARS = 10_000
+"""A failing example's case file longer than this (huge strings, say) is not printed."""
+
+
+def print_failing_examples(results: list[CaseResult]) -> None:
+    """Each property test's shrunk failing example, as the case file that replays it."""
+    for result in results:
+        reproduce = result.reproduce or {}
+        if "case_yaml" not in reproduce:
+            continue
+        text = reproduce["case_yaml"]
+        print(f"\n# {result.id}: the shrunk failing example, as a case file ({reproduce['case_file']})")
+        if len(text) > PRINTED_CASE_CHARS:
+            print(f"# ({len(text)} characters: too long to print; results.json has it as reproduce.case_yaml)")
+        else:
+            print(clean(text), end="")
+
+
 def _error(message: str, code: int) -> int:
     print(f"lcm-conformance run: {message}", file=sys.stderr)
     return code
@@ -86,19 +120,19 @@ def run(args: argparse.Namespace) -> int:
         target=args.target, profile=args.profile, strict=args.strict, cases=tuple(args.case),
         apis=tuple(args.api), expectations=args.expectations, dialect=args.dialect,
         overrides={"timeouts.response": args.response_timeout} if args.response_timeout else {},
+        hypothesis_profile=args.hypothesis_profile, hypothesis_db=args.hypothesis_db, report_dir=args.report_dir,
     )
     progress = _ApiProgress(args.quiet)
     try:
-        from ..cases import load_cases
-        from ..runner import select_cases
-
-        progress.expected.update(c.api for c in select_cases(load_cases(progress.spec), options.cases, options.apis))
+        cases, runs = plan_run(progress.spec, options)
+        progress.expected.update(item.api for item in (*cases, *runs))
         result = run_blocking(options, progress)
     except (UsageError, ProfileError, ValueError) as exc:
         return _error(str(exc), 2)
     except TargetUnreachable as exc:
         return _error(f"target unreachable: {exc}", 3)
     print_summary(result, spec=progress.spec)
+    print_failing_examples(result.results)
     if args.report_dir:
         written = write_reports(result, args.report_dir, spec=progress.spec)
         print("reports: " + ", ".join(str(p) for p in written.values()))

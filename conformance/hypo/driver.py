@@ -74,6 +74,8 @@ class Session:
     report_dir: Path | None = None
     withdrawn: dict[str, str] = field(default_factory=dict)
     """APIs found not offered (by the example cases or here), and why."""
+    deadline: float = float("inf")
+    """``time.monotonic()`` past which nothing more is sent (the profile's whole-run bound)."""
     silent: int = 0
     stopped: str | None = None
     """Why no run may send anything more, once the target fell silent."""
@@ -121,7 +123,7 @@ class Driver:
     def __init__(self, session: Session, *, messages: int, seconds: float) -> None:
         self.session = session
         self.left = messages
-        self.deadline = time.monotonic() + seconds
+        self.deadline = min(time.monotonic() + seconds, session.deadline)
         self.sent = 0
         self.connections: dict[int, Connection] = {}
         self._bucket: TokenBucket | None = None
@@ -136,7 +138,7 @@ class Driver:
         if self.left <= 0:
             raise Exhausted("the run's message budget is spent")
         if time.monotonic() > self.deadline:
-            raise Exhausted("the run's time is up")
+            raise Exhausted("the time allowed is up")
         self.left -= 1
         self.sent += 1
 

@@ -39,7 +39,7 @@ WRONG_VALUES: tuple[Any, ...] = (12345, True, None, [], {"unexpected": "object"}
 VALID_CHECKS = ("answered", "schema")
 DOCUMENTED_ANSWER = {"answered": {"basis": "documented"}}
 LARGE = 16 * 1024
-"""Characters beyond which a frame is odd: the docs give no size limit, and every target has one."""
+"""Bytes (UTF-8) beyond which a frame is odd: the docs give no size limit; every target has one."""
 MAX_HUGE = 100_000
 """Characters of the longest string sent: past the reference server's 64 KiB frame limit,
 well short of where it closes the connection."""
@@ -73,7 +73,7 @@ def expectation(api: Api, frame: Frame) -> Expectation:
     """Judge a frame against the API's lenient request schema (see the module docstring)."""
     message = parsed(frame)
     silent = f"inferred: {api.title}: the docs say nothing of frames that are not requests, nor of their size"
-    if not isinstance(message, dict) or len(frame if isinstance(frame, str) else encode(frame)) > LARGE:
+    if not isinstance(message, dict) or len((frame if isinstance(frame, str) else encode(frame)).encode()) > LARGE:
         return Expectation("odd", "inferred", (api.envelope_id("response", "subtopic"),), silent)
     violations = validate(message, api.name, "request", "lenient")
     if not violations:

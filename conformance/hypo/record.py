@@ -42,6 +42,15 @@ class Meta:
                           verdict, detail, **more)
 
 
+@dataclass(frozen=True)
+class PropertyRun:
+    """A property of one API, or the stateful test: its result id, API and how to run it."""
+
+    id: str
+    api: str
+    run: Callable[[Session], CaseResult]
+
+
 class Falsified(Exception):
     """An example broke a documented requirement (Hypothesis shrinks on this)."""
 
@@ -76,8 +85,9 @@ class Hunt:
         self.current = self.driver.example(meta.api, basis or meta.basis, meta.requirements, meta.doc)
         return self.current
 
-    def settle(self, example: Example) -> None:
-        """Tally a finished example; raise Falsified if it failed."""
+    def tally(self, example: Example) -> None:
+        """Count a finished example and what its checks saw; remember it if it failed (the
+        last one remembered is the shrunk one, which Hypothesis runs last)."""
         self.examples += 1
         for key in {_key(c) for _, c in example.checks}:
             seen = self.seen.get(key)
@@ -88,23 +98,33 @@ class Hunt:
                 seen.examples += 1
         if example.failed:
             self.failure = example
+
+    @staticmethod
+    def verify(example: Example) -> None:
+        """Raise Falsified if the example broke a documented requirement."""
+        if example.failed:
             raise Falsified(example)
 
-    def interrupted(self) -> None:
-        """The budget ran out mid-example: keep it if it already failed, else discard it."""
-        if self.current is not None and self.current.failed:
-            self.settle(self.current)
+    @staticmethod
+    def interrupted(example: Example | None) -> None:
+        """The budget ran out mid-example: it counts if it already failed, else it is discarded."""
+        if example is not None:
+            Hunt.verify(example)
         reject()
 
     def test(self, strategy: SearchStrategy[Any], body: Callable[[Any], Example], examples: int) -> Callable[[], None]:
-        """The Hypothesis test of a property: draw a value, run ``body`` on it, settle."""
+        """The Hypothesis test of a property: draw a value, run ``body`` on it, judge it."""
 
         def property_test(value: Any) -> None:
+            self.current = None
             try:
                 example = body(value)
             except Exhausted:
-                self.interrupted()
-            self.settle(example)
+                if self.current is not None:
+                    self.tally(self.current)
+                self.interrupted(self.current)
+            self.tally(example)
+            self.verify(example)
 
         # Tell runs apart in the example database and for derandomized seeds.
         property_test._hypothesis_internal_add_digest = self.meta.id.encode()  # type: ignore[attr-defined]
@@ -157,7 +177,8 @@ class Hunt:
         assert example is not None
         checks = example.numbered()
         first = next(c for c in checks if c.verdict is Verdict.FAIL)
-        note = "the shrunk example did not fail again when replayed; the last failing one is shown. " if flaky else ""
+        note = ("flaky on replay (the target's state may have moved on): the last failing example is shown. "
+                if flaky else "")
         result = self.meta.result(Verdict.FAIL, f"{note}{first.message()} [{counts}]", checks=checks,
                                   frames=list(example.frames))
         result.reproduce = self._reproduction(example, sorted({r for c in checks if c.verdict is Verdict.FAIL

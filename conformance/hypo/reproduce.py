@@ -59,10 +59,17 @@ def _escaped(text: str) -> str:
     return text.replace("$", "\\u0024")  # in JSON a $ only occurs inside strings
 
 
+class _Dumper(yaml.SafeDumper):
+    """Writes a value as often as it occurs: anchors and aliases would puzzle a reader."""
+
+    def ignore_aliases(self, data: Any) -> bool:
+        return True
+
+
 def render(document: list[dict[str, Any]]) -> str:
     """The case file's text."""
     # ASCII only: PyYAML writes some characters (NEL, for one) raw where it cannot read them back
-    return yaml.safe_dump(document, sort_keys=False, allow_unicode=False, width=2**16)
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=False, width=2**16)
 
 
 def write(text: str, report_dir: Path, name: str) -> Path:

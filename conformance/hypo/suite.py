@@ -1,0 +1,43 @@
+"""Every property and stateful run, and running them for the runner and the plugin."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ..profile import Profile
+from ..properties import property_runs
+from ..results import CaseResult, Verdict
+from ..spec import Spec
+from ..stateful import STATEFUL
+from .driver import Portal, Session
+from .plan import plan
+from .record import PropertyRun
+
+
+def all_runs(spec: Spec) -> list[PropertyRun]:
+    """The property runs, API by API, then the stateful test."""
+    return [*property_runs(spec), STATEFUL]
+
+
+def session(
+    spec: Spec, profile: Profile, profile_name: str, loop: asyncio.AbstractEventLoop, *,
+    database: Path | None = None, report_dir: Path | None = None, deadline: float = float("inf"),
+    cases: Iterable[CaseResult] = (),
+) -> Session:
+    """A session on a target: APIs the example ``cases`` found not offered stay so."""
+    withdrawn = {r.api: r.not_run for r in cases if r.verdict is Verdict.UNIMPLEMENTED and r.not_run}
+    return Session(spec, profile, plan(profile_name), Portal(loop), profile.url, database=database,
+                   report_dir=report_dir, withdrawn=withdrawn, deadline=deadline)
+
+
+def run_all(session: Session, runs: list[PropertyRun], progress: Callable[[CaseResult], None] | None = None
+            ) -> list[CaseResult]:
+    """Run each in turn (from a thread other than the session's event loop)."""
+    results = []
+    for run in runs:
+        results.append(run.run(session))
+        if progress:
+            progress(results[-1])
+    return results
