@@ -4,7 +4,9 @@ Registered through the ``pytest11`` entry point, so ``pytest cases/`` (or plain
 ``pytest`` in the source tree) runs the same suite as ``lcm-conformance run``, with
 the same options spelled ``--lcm-…``. The target is set up once per session; each
 item runs one case on a private event loop thread shared by the session, so the
-embedded reference server and the cases never block each other.
+embedded reference server and the cases never block each other. After the cases of
+the ``cases/`` directory come the Hypothesis property and stateful runs, one item each
+(``--lcm-hypothesis-profile``), driven from the test thread through that loop.
 """
 
 from __future__ import annotations
@@ -21,6 +23,11 @@ from . import __version__
 from .cases import Case, load_cases
 from .paths import data_dir
 from .results import CaseResult, RunResult, Verdict
+from .hypo import suite as hypothesis_suite
+from .hypo.driver import Session
+from .hypo.plan import PROFILES
+from .hypo.record import PropertyRun
+from .hypo.reproduce import PRINTED_CHARS
 from .runner import RunOptions, detect_dialect, expectation_diffs, load_expectations, make_profile, probe, target_url
 from .spec import load_spec
 
@@ -38,6 +45,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lcm-report-dir", type=Path, metavar="DIR", help="write the four reports here")
     group.addoption("--lcm-dialect", choices=("samples", "tables"), default="samples",
                     help="dialect of the embedded reference server")
+    group.addoption("--lcm-hypothesis-profile", choices=PROFILES, default="quick",
+                    help="property tests: quick (about 200 messages), ci (derandomized), thorough, or off")
+    group.addoption("--lcm-hypothesis-db", type=Path, metavar="DIR",
+                    help="keep Hypothesis's failing examples in DIR (default: keep nothing)")
 
 
 class _Target:
@@ -79,10 +90,12 @@ class _State:
         self.options = RunOptions(
             target=config.getoption("lcm_target"), profile=config.getoption("lcm_profile"),
             strict=config.getoption("lcm_strict"), expectations=config.getoption("lcm_expectations"),
-            dialect=config.getoption("lcm_dialect"),
+            dialect=config.getoption("lcm_dialect"), hypothesis_profile=config.getoption("lcm_hypothesis_profile"),
+            hypothesis_db=config.getoption("lcm_hypothesis_db"), report_dir=config.getoption("lcm_report_dir"),
         )
         self.expected = load_expectations(self.options.expectations) if self.options.expectations else {}
         self._target: _Target | None = None
+        self._session: Session | None = None
         self.results: list[CaseResult] = []
 
     @property
@@ -90,6 +103,16 @@ class _State:
         if self._target is None:
             self._target = _Target(self.options)
         return self._target
+
+    @property
+    def session(self) -> Session:
+        """The property runs' session, once the cases before them have run."""
+        if self._session is None:
+            target, options = self.target, self.options
+            self._session = hypothesis_suite.session(
+                target.runner.spec, target.profile, options.hypothesis_profile, target.loop,
+                database=options.hypothesis_db, report_dir=options.report_dir, cases=self.results)
+        return self._session
 
     def close(self) -> None:
         if self._target is not None:
@@ -109,6 +132,23 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if path.resolve() == data_dir("cases").resolve():
+        return CasesDir.from_parent(parent, path=path)
+    return None
+
+
+class CasesDir(pytest.Dir):
+    """The ``cases/`` directory: its case files, then the property and stateful runs."""
+
+    def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
+        yield from super().collect()
+        if self.config.getoption("lcm_hypothesis_profile") != "off":
+            for run in hypothesis_suite.all_runs(load_spec()):
+                yield PropertyItem.from_parent(self, name=run.id, run=run)
+
+
 class CaseFile(pytest.File):
     """One ``cases/*.yaml`` file."""
 
@@ -122,20 +162,24 @@ class CaseFailed(Exception):
     """A case's verdict fails the run; the message is the full failure report."""
 
 
-class CaseItem(pytest.Item):
-    """One conformance case."""
+class _ResultItem(pytest.Item):
+    """An item whose outcome is a case result: FAIL fails it, expectations apply."""
 
-    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+    api: str
+
+    def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.case = case
-        self.user_properties.append(("api", case.api))
+        self.user_properties.append(("api", self.api))
+
+    def result(self, state: _State) -> CaseResult:
+        raise NotImplementedError
 
     def runtest(self) -> None:
         state = self.config.stash[_KEY]
-        result = state.target.run(self.case)
+        result = self.result(state)
         state.results.append(result)
         self.user_properties.append(("verdict", result.verdict.value))
-        expected = state.expected.get(self.case.id)
+        expected = state.expected.get(self.name)
         failing = result.verdict is Verdict.FAIL or (state.options.strict and result.verdict is Verdict.NON_STRICT)
         if expected is not None and expected is result.verdict and failing:
             pytest.xfail(f"expected {expected.label}: {result.detail}")
@@ -151,8 +195,35 @@ class CaseItem(pytest.Item):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
 
+
+class CaseItem(_ResultItem):
+    """One conformance case."""
+
+    def __init__(self, *, case: Case, **kwargs: Any) -> None:
+        self.case = case
+        self.api = case.api
+        super().__init__(**kwargs)
+
+    def result(self, state: _State) -> CaseResult:
+        return state.target.run(self.case)
+
     def reportinfo(self) -> tuple[Path, int, str]:
         return self.path, 0, f"{self.case.id}: {self.case.title}"
+
+
+class PropertyItem(_ResultItem):
+    """One property of one API, or the stateful test (a Hypothesis run)."""
+
+    def __init__(self, *, run: PropertyRun, **kwargs: Any) -> None:
+        self.run = run
+        self.api = run.api
+        super().__init__(**kwargs)
+
+    def result(self, state: _State) -> CaseResult:
+        return self.run.run(state.session)
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"{self.run.id} (Hypothesis)"
 
 
 def _failure_text(result: CaseResult) -> str:
@@ -165,6 +236,9 @@ def _failure_text(result: CaseResult) -> str:
         lines += ["", "reproduce with:", f"  {result.reproduce['command']}  # then send:"]
         lines += [f"    {t[:2000]}" for t in result.reproduce["frames"]]
         lines += [f"  {result.reproduce['case_command']}"]
+    if "case_yaml" in (result.reproduce or {}):
+        lines += ["", f"the shrunk failing example, as a case file ({result.reproduce['case_file']}):",
+                  result.reproduce["case_yaml"][:PRINTED_CHARS]]
     return "\n".join(lines)
 
 

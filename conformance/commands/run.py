@@ -12,6 +12,7 @@ from ..report import write_reports
 from ..report.terminal import print_progress, print_summary
 from ..results import CaseResult
 from ..hypo.plan import PROFILES
+from ..hypo.reproduce import PRINTED_CHARS
 from ..report.common import clean
 from ..runner import RunOptions, UsageError, exit_code, plan_run, run_blocking
 from ..spec import load_spec
@@ -92,10 +93,6 @@ class _ApiProgress:
             print_progress(result.api, self.done[result.api], spec=self.spec)
 
 
-PRINTED_CASE_CHARS = 10_000
-"""A failing example's case file longer than this (huge strings, say) is not printed."""
-
-
 def print_failing_examples(results: list[CaseResult]) -> None:
     """Each property test's shrunk failing example, as the case file that replays it."""
     for result in results:
@@ -104,7 +101,7 @@ def print_failing_examples(results: list[CaseResult]) -> None:
             continue
         text = reproduce["case_yaml"]
         print(f"\n# {result.id}: the shrunk failing example, as a case file ({reproduce['case_file']})")
-        if len(text) > PRINTED_CASE_CHARS:
+        if len(text) > PRINTED_CHARS:
             print(f"# ({len(text)} characters: too long to print; results.json has it as reproduce.case_yaml)")
         else:
             print(clean(text), end="")

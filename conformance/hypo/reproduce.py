@@ -22,6 +22,8 @@ TEMPLATE = re.compile(r"\$\{")
 written with its dollar signs escaped (JSON's ``\\u0024``), which any JSON reader reads back."""
 DIRECTORY = "reproduce"
 """Where, under the report directory, the case files go."""
+PRINTED_CHARS = 10_000
+"""A case file longer than this (huge strings, say) is not printed, only written."""
 
 
 def case_document(
