@@ -125,6 +125,8 @@ class Driver:
         self.left = messages
         self.deadline = min(time.monotonic() + seconds, session.deadline)
         self.sent = 0
+        self.exhausted: str | None = None
+        """Why the run could send no more, once it could not."""
         self.connections: dict[int, Connection] = {}
         self._bucket: TokenBucket | None = None
 
@@ -134,11 +136,13 @@ class Driver:
     def take(self) -> None:
         """Spend one message of the budget; raises Exhausted when there is none to spend."""
         if self.session.stopped:
-            raise Exhausted(self.session.stopped)
-        if self.left <= 0:
-            raise Exhausted("the run's message budget is spent")
-        if time.monotonic() > self.deadline:
-            raise Exhausted("the time allowed is up")
+            self.exhausted = self.session.stopped
+        elif self.left <= 0:
+            self.exhausted = "the run's message budget is spent"
+        elif time.monotonic() > self.deadline:
+            self.exhausted = "the time allowed is up"
+        if self.exhausted:
+            raise Exhausted(self.exhausted)
         self.left -= 1
         self.sent += 1
 

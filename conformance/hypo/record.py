@@ -13,9 +13,9 @@ import shlex
 import time
 import warnings
 from dataclasses import dataclass, replace
-from typing import Any, Callable
+from typing import Any, Callable, NoReturn
 
-from hypothesis import given, reject
+from hypothesis import given
 from hypothesis.errors import Flaky, HypothesisWarning, Unsatisfiable
 from hypothesis.strategies import SearchStrategy
 
@@ -51,6 +51,11 @@ class PropertyRun:
     run: Callable[[Session], CaseResult]
 
 
+class _Stop(BaseException):
+    """Ends a Hypothesis run at once when nothing more may be sent. A BaseException, so
+    Hypothesis neither shrinks it nor keeps drawing examples it could only discard."""
+
+
 class Falsified(Exception):
     """An example broke a documented requirement (Hypothesis shrinks on this)."""
 
@@ -78,6 +83,8 @@ class Hunt:
         self.seen: dict[tuple[str, Verdict, tuple[str, ...]], _Seen] = {}
         self.failure: Example | None = None
         self.current: Example | None = None
+        self._tallied: set[int] = set()
+        self.withdrawn: str | None = None
 
     def example(self, basis: str | None = None) -> Example:
         """A new example, sent through this run's driver."""
@@ -86,8 +93,11 @@ class Hunt:
         return self.current
 
     def tally(self, example: Example) -> None:
-        """Count a finished example and what its checks saw; remember it if it failed (the
-        last one remembered is the shrunk one, which Hypothesis runs last)."""
+        """Count a finished example (once) and what its checks saw; remember it if it failed
+        (the last one remembered is the shrunk one, which Hypothesis runs last)."""
+        if id(example) in self._tallied:
+            return
+        self._tallied.add(id(example))
         self.examples += 1
         for key in {_key(c) for _, c in example.checks}:
             seen = self.seen.get(key)
@@ -105,12 +115,12 @@ class Hunt:
         if example.failed:
             raise Falsified(example)
 
-    @staticmethod
-    def interrupted(example: Example | None) -> None:
-        """The budget ran out mid-example: it counts if it already failed, else it is discarded."""
-        if example is not None:
-            Hunt.verify(example)
-        reject()
+    def interrupted(self) -> NoReturn:
+        """Nothing more may be sent: the example under way counts if it sent anything (a
+        failure found so far is kept), and the whole run ends."""
+        if self.current is not None and self.current.checks:
+            self.tally(self.current)
+        raise _Stop
 
     def test(self, strategy: SearchStrategy[Any], body: Callable[[Any], Example], examples: int) -> Callable[[], None]:
         """The Hypothesis test of a property: draw a value, run ``body`` on it, judge it."""
@@ -120,9 +130,10 @@ class Hunt:
             try:
                 example = body(value)
             except Exhausted:
-                if self.current is not None:
-                    self.tally(self.current)
-                self.interrupted(self.current)
+                self.interrupted()
+            except Withdrawn as why:
+                self.withdrawn = str(why)
+                raise _Stop from None
             self.tally(example)
             self.verify(example)
 
@@ -134,31 +145,36 @@ class Hunt:
     def run(self, test: Callable[[], None]) -> CaseResult:
         """Run a Hypothesis test (a property or a state machine) and judge what it found."""
         started = time.perf_counter()
+        if self.session.stopped:
+            return self.meta.result(Verdict.INFORMATIONAL, f"not run: {self.session.stopped}",
+                                    not_run=self.session.stopped)
         flaky = unsatisfied = False
         try:
             with warnings.catch_warnings():  # a huge drawn value makes Hypothesis warn about its repr
                 warnings.simplefilter("ignore", HypothesisWarning)
                 test()
-        except Falsified:
+        except (Falsified, _Stop):
             pass
-        except Withdrawn as why:
-            return self.meta.result(Verdict.UNIMPLEMENTED, f"not run: {why}", not_run=str(why))
         except Flaky:
             flaky = True
         except Unsatisfiable:
             unsatisfied = True
         finally:
             self.driver.close()
+        if self.withdrawn:
+            return self.meta.result(Verdict.UNIMPLEMENTED, f"not run: {self.withdrawn}", not_run=self.withdrawn)
         result = self._judge(flaky, unsatisfied)
         result.duration = time.perf_counter() - started
         return result
 
     def _judge(self, flaky: bool, unsatisfied: bool) -> CaseResult:
         counts = f"{self.examples} example(s), {self.driver.sent} message(s)"
+        if self.driver.exhausted and self.failure is None:
+            counts += f"; stopped early: {self.driver.exhausted}"
         if self.failure is not None:
             return self._failed(counts, flaky)
         if not self.examples:
-            why = self.session.stopped or ("no example could be run" if unsatisfied else "the run sent nothing")
+            why = self.driver.exhausted or ("no example could be run" if unsatisfied else "the run sent nothing")
             return self.meta.result(Verdict.INFORMATIONAL, f"not run: {why}", not_run=why)
         verdict = worst(s.check.verdict for s in self.seen.values())
         own = f"{self.meta.api.abbr}."
@@ -177,8 +193,11 @@ class Hunt:
         assert example is not None
         checks = example.numbered()
         first = next(c for c in checks if c.verdict is Verdict.FAIL)
-        note = ("flaky on replay (the target's state may have moved on): the last failing example is shown. "
-                if flaky else "")
+        note = ""
+        if self.driver.exhausted:
+            note = f"shrinking stopped ({self.driver.exhausted}): the smallest failing example so far is shown. "
+        elif flaky:
+            note = "flaky on replay (the target's state may have moved on): the last failing example is shown. "
         result = self.meta.result(Verdict.FAIL, f"{note}{first.message()} [{counts}]", checks=checks,
                                   frames=list(example.frames))
         result.reproduce = self._reproduction(example, sorted({r for c in checks if c.verdict is Verdict.FAIL
