@@ -15,7 +15,7 @@ from typing import Sequence
 
 from . import __version__
 
-COMMANDS = ("run", "serve", "coverage", "schemas", "import-doc")
+COMMANDS = ("run", "serve", "coverage", "schemas", "import-doc", "mutate", "mutants")
 EXIT_USAGE = 2
 
 
