@@ -48,7 +48,8 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--lcm-hypothesis-profile", choices=PROFILES, default="quick",
                     help="property tests: quick (about 200 messages), ci (derandomized), thorough, or off")
     group.addoption("--lcm-hypothesis-db", type=Path, metavar="DIR",
-                    help="keep Hypothesis's failing examples in DIR (default: keep nothing)")
+                    help="search afresh each run, keeping failing examples in DIR (default: keep nothing "
+                         "and draw the same examples every run)")
 
 
 class _Target:
@@ -111,7 +112,8 @@ class _State:
             target, options = self.target, self.options
             self._session = hypothesis_suite.session(
                 target.runner.spec, target.profile, options.hypothesis_profile, target.loop,
-                database=options.hypothesis_db, report_dir=options.report_dir, cases=self.results)
+                database=options.hypothesis_db, report_dir=options.report_dir, cases=self.results,
+                gated=options.expectations is not None)
         return self._session
 
     def close(self) -> None:

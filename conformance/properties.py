@@ -152,7 +152,8 @@ class _Property:
         def body(frame: frames.Frame) -> Example:
             step, expected = frames.judged_step(self.api, frame)
             example = hunt.example(expected.basis)
-            first = example.send(step, forgive_refusal=expected.kind == "valid")
+            wait = frames.ODD_WAIT if expected.kind == "odd" else None
+            first = example.send(step, forgive_refusal=expected.kind == "valid", wait=wait)
             after = self._follow_up(example)
             if first.answered and after.exchange is not None:
                 example.note(self._kept_open(after))

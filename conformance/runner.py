@@ -232,7 +232,7 @@ async def run_properties(spec: Spec, profile: Profile, options: RunOptions, runs
     """The property and stateful runs, on a worker thread that sends through this loop."""
     session = hypothesis_suite.session(
         spec, profile, options.hypothesis_profile, asyncio.get_running_loop(), database=options.hypothesis_db,
-        report_dir=options.report_dir, deadline=deadline, cases=cases)
+        report_dir=options.report_dir, deadline=deadline, cases=cases, gated=options.expectations is not None)
     return await asyncio.to_thread(hypothesis_suite.run_all, session, runs, progress)
 
 

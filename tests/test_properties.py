@@ -31,7 +31,6 @@ from conformance.engine import CaseRunner
 from conformance.hypo import frames, suite
 from conformance.hypo.driver import Portal, Session, is_refusal
 from conformance.hypo.plan import KINDS, PLANS, hypothesis_settings, plan
-from conformance.hypo.reproduce import DIRECTORY
 from conformance.paths import data_dir
 from conformance.profile import Profile, load_profile
 from conformance.results import CaseResult, Verdict
@@ -201,7 +200,7 @@ def test_a_wrong_type_in_a_response_fails_valid_requests_and_the_case_file_repla
     with serving(loop, running_service(service)) as url:
         [result] = run(new_session(loop, url, report_dir=tmp_path), "property.ManualDialCall.valid-requests")
         failing(result, "schema")
-        case_file = tmp_path / DIRECTORY / "property.ManualDialCall.valid-requests.yaml"
+        case_file = tmp_path / "property.ManualDialCall.valid-requests.yaml"
         assert result.reproduce["case_file"] == str(case_file)
         assert case_file.read_text(encoding="utf-8") == result.reproduce["case_yaml"]
         assert str(case_file) in result.reproduce["case_command"]
@@ -302,11 +301,13 @@ def test_frames_are_judged_as_the_example_cases_judge_them(frame: Any, kind: str
     assert step.expect == ("response" if kind == "valid" else "reply")
 
 
-def test_profiles_bound_the_search_and_keep_nothing_unasked(tmp_path: Path) -> None:
-    assert hypothesis_settings(PLANS["quick"], None).database is None
-    assert isinstance(hypothesis_settings(PLANS["quick"], tmp_path).database, DirectoryBasedExampleDatabase)
-    assert hypothesis_settings(PLANS["ci"], tmp_path).database is None  # derandomized: reproducible instead
-    assert hypothesis_settings(PLANS["ci"], None).derandomize
+def test_profiles_bound_the_search_keep_nothing_unasked_and_repeat_themselves(tmp_path: Path) -> None:
+    quick = hypothesis_settings(PLANS["quick"], None)
+    assert quick.database is None and quick.derandomize
+    searching = hypothesis_settings(PLANS["quick"], tmp_path)
+    assert isinstance(searching.database, DirectoryBasedExampleDatabase) and not searching.derandomize
+    ci = hypothesis_settings(PLANS["ci"], tmp_path)
+    assert ci.database is None and ci.derandomize
     for name, p in PLANS.items():
         assert hypothesis_settings(p, None, max_examples=3).max_examples == 3
     assert PLANS["thorough"].examples["valid-requests"] > PLANS["quick"].examples["valid-requests"]
@@ -340,4 +341,4 @@ def test_the_pytest_plugin_runs_a_property_as_an_item_and_prints_its_case_file(
     assert done.returncode == 1, done.stdout + done.stderr
     assert "property.ManualDialCall.valid-requests" in done.stdout
     assert "the shrunk failing example, as a case file" in done.stdout
-    assert (tmp_path / DIRECTORY / "property.ManualDialCall.valid-requests.yaml").is_file()
+    assert (tmp_path / "property.ManualDialCall.valid-requests.yaml").is_file()

@@ -31,7 +31,8 @@ free 127.0.0.1 port and tested.
 After the example cases, Hypothesis property tests (per API: valid requests, invalid
 requests, echoes, robustness) and a stateful test of two agents' contacts search the
 space around them; each is one result. A failing one is shrunk and written as a case
-file (under --report-dir, in reproduce/; else printed) that --case FILE replays.
+file (into --report-dir, and printed) that --case FILE replays. Without --hypothesis-db
+they draw the same examples every run, so a target gets the same verdicts.
 
 exit codes:
   0  no FAIL (with --expectations: no difference from the expected verdicts)
@@ -45,7 +46,7 @@ examples:
   lcm-conformance run --profile vendor.yaml --expectations known-failures.yaml
   lcm-conformance run --case 'SCOC.*' --case GRMDC.count
   lcm-conformance run --hypothesis-profile thorough --hypothesis-db .hypothesis
-  lcm-conformance run --case reports/reproduce/property.ManualDialCall.echo.yaml
+  lcm-conformance run --case reports/property.ManualDialCall.echo.yaml
 """
 
 
@@ -73,8 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="property tests: quick (about 200 messages), ci (derandomized), thorough, "
                              "or off (default: quick)")
     parser.add_argument("--hypothesis-db", type=Path, metavar="DIR",
-                        help="keep Hypothesis's failing examples in DIR and try them first next time "
-                             "(default: keep nothing)")
+                        help="search afresh each run, keeping failing examples in DIR to try first next time "
+                             "(default: keep nothing and draw the same examples every run)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
 
 

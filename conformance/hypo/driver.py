@@ -146,12 +146,15 @@ class Driver:
         self.left -= 1
         self.sent += 1
 
-    def exchange(self, agent: int, text: str, subtopic: str | None, callid: str | None) -> tuple[Exchange, bool]:
-        timeouts = self.session.profile.timeouts
-        wait = timeouts.connect + timeouts.response + self.session.plan.burst / self.session.plan.rate + _MARGIN
-        return self.session.portal.call(self._exchange(agent, text, subtopic, callid), wait)
+    def exchange(self, agent: int, text: str, subtopic: str | None, callid: str | None,
+                 wait: float | None = None) -> tuple[Exchange, bool]:
+        timeouts, plan = self.session.profile.timeouts, self.session.plan
+        wait = timeouts.response if wait is None else min(wait, timeouts.response)
+        bound = timeouts.connect + wait + plan.burst / plan.rate + _MARGIN
+        return self.session.portal.call(self._exchange(agent, text, subtopic, callid, wait), bound)
 
-    async def _exchange(self, agent: int, text: str, subtopic: str | None, callid: str | None) -> tuple[Exchange, bool]:
+    async def _exchange(self, agent: int, text: str, subtopic: str | None, callid: str | None,
+                        wait: float) -> tuple[Exchange, bool]:
         conn = self.connections.get(agent)
         if conn is None:
             conn = self.connections[agent] = Connection.from_profile(self.session.profile)
@@ -162,7 +165,7 @@ class Driver:
             await asyncio.sleep(delay)  # the rate limit, not a synchronisation
         before = conn.connects
         try:
-            exchange = await conn.exchange(text, subtopic, callid)
+            exchange = await conn.exchange(text, subtopic, callid, timeout=wait)
         except ExchangeFailed as failed:
             exchange = failed.exchange
         return exchange, before > 0 and conn.connects > before
@@ -191,6 +194,7 @@ class Example:
         self.checks: list[tuple[int, CheckResult]] = []
         self.frames: list[Frame] = []
         self.sent: list[str] = []
+        self.tallied = False
         self._t0: float | None = None
         self._redact = driver.session.profile.redactor()
 
@@ -206,12 +210,13 @@ class Example:
         """Add a check of the last step that no case check expresses (an inferred one)."""
         self.checks.append((len(self.steps), self._redacted(check)))
 
-    def send(self, step: Step, *, forgive_refusal: bool = False) -> Sent:
+    def send(self, step: Step, *, forgive_refusal: bool = False, wait: float | None = None) -> Sent:
         """Send one step, run its checks and record everything; raises Exhausted, Withdrawn.
 
         ``forgive_refusal``: a valid request may be refused (``success: false``); the docs
         leave a refusal's shape open, so its schema and echo checks are INFORMATIONAL at
         worst then, and are left out of the step as recorded (a replay judges it the same).
+        ``wait``: at most this long for the reply (else the profile's response timeout).
         """
         text, api, message = build_frame(self.spec, step)
         session = self.driver.session
@@ -222,7 +227,7 @@ class Example:
         self.steps.append(step)
         number = len(self.steps)
         try:
-            exchange, reopened = self.driver.exchange(step.agent, text, subtopic, callid)
+            exchange, reopened = self.driver.exchange(step.agent, text, subtopic, callid, wait)
         except TransportError as exc:
             self.steps[-1] = dataclasses.replace(step, checks=())
             self.checks.append((number, CheckResult(

@@ -3,8 +3,14 @@
 Property tests may face a vendor's endpoint, so every profile bounds what a run sends:
 examples per property, steps per stateful example, extra messages for shrinking a
 failure, seconds per property and a message rate. ``quick`` (the default) sends about 200
-messages in all; ``ci`` is derandomized, so a run is reproducible; ``thorough`` searches
-ten times as far. Each is also registered with Hypothesis as ``lcm-<name>``.
+messages in all; ``ci`` sends twice as many and is always derandomized; ``thorough``
+searches ten times as far. Each is also registered with Hypothesis as ``lcm-<name>``.
+
+Reproducible unless asked otherwise: with no example database (the default, so nothing
+is written unasked) every profile draws the same examples run after run (a fixed seed
+per property), so a target gets the same verdicts and an expectations file gates
+reliably. Given a database directory, ``quick`` and ``thorough`` search afresh each run
+and first replay the failures the directory keeps; ``ci`` stays derandomized.
 """
 
 from __future__ import annotations
@@ -37,17 +43,18 @@ class Plan:
     """Messages per second at most, after a burst of ``burst``."""
     burst: int
     derandomize: bool
+    """Derandomized even when given an example database (which it then does not use)."""
 
 
 QUICK = Plan(
-    "quick", {"valid-requests": 4, "invalid-requests": 4, "echo": 4, "robustness": 3},
-    stateful_examples=3, stateful_steps=8, shrink_messages=24, seconds_per_run=60.0,
+    "quick", {"valid-requests": 5, "invalid-requests": 5, "echo": 5, "robustness": 4},
+    stateful_examples=3, stateful_steps=8, shrink_messages=10, seconds_per_run=60.0,
     rate=200.0, burst=50, derandomize=False,
 )
 PLANS: Mapping[str, Plan] = {
     "quick": QUICK,
     "ci": replace(QUICK, name="ci", examples={k: 2 * n for k, n in QUICK.examples.items()},
-                  stateful_examples=5, derandomize=True),
+                  stateful_examples=5, shrink_messages=20, derandomize=True),
     "thorough": replace(QUICK, name="thorough", examples={k: 10 * n for k, n in QUICK.examples.items()},
                         stateful_examples=30, stateful_steps=20, shrink_messages=200, seconds_per_run=600.0),
 }
@@ -76,7 +83,9 @@ def plan(name: str) -> Plan:
 
 
 def hypothesis_settings(plan: Plan, database: Path | None, **overrides: int) -> settings:
-    """The settings of one run: the profile's, an example database only when given a
-    directory (and never when derandomized), and per-run sizes such as max_examples."""
-    db = DirectoryBasedExampleDatabase(str(database)) if database and not plan.derandomize else None
-    return settings(settings.get_profile(f"lcm-{plan.name}"), database=db, **overrides)
+    """The settings of one run: the profile's, per-run sizes such as max_examples, and
+    either an example database (a directory given, and the plan not derandomized) or,
+    without one, derandomized: the same examples every run."""
+    derandomize = plan.derandomize or database is None
+    db = None if derandomize else DirectoryBasedExampleDatabase(str(database))
+    return settings(settings.get_profile(f"lcm-{plan.name}"), database=db, derandomize=derandomize, **overrides)

@@ -83,7 +83,6 @@ class Hunt:
         self.seen: dict[tuple[str, Verdict, tuple[str, ...]], _Seen] = {}
         self.failure: Example | None = None
         self.current: Example | None = None
-        self._tallied: set[int] = set()
         self.withdrawn: str | None = None
 
     def example(self, basis: str | None = None) -> Example:
@@ -95,9 +94,9 @@ class Hunt:
     def tally(self, example: Example) -> None:
         """Count a finished example (once) and what its checks saw; remember it if it failed
         (the last one remembered is the shrunk one, which Hypothesis runs last)."""
-        if id(example) in self._tallied:
+        if example.tallied:
             return
-        self._tallied.add(id(example))
+        example.tallied = True
         self.examples += 1
         for key in {_key(c) for _, c in example.checks}:
             seen = self.seen.get(key)

@@ -20,8 +20,6 @@ from ..protocol import encode
 TEMPLATE = re.compile(r"\$\{")
 """What :func:`conformance.cases.fill` would read as a variable; a frame holding it is
 written with its dollar signs escaped (JSON's ``\\u0024``), which any JSON reader reads back."""
-DIRECTORY = "reproduce"
-"""Where, under the report directory, the case files go."""
 PRINTED_CHARS = 10_000
 """A case file longer than this (huge strings, say) is not printed, only written."""
 
@@ -75,8 +73,8 @@ def render(document: list[dict[str, Any]]) -> str:
 
 
 def write(text: str, report_dir: Path, name: str) -> Path:
-    """Write a case file's text under the report directory; return its path."""
-    path = Path(report_dir) / DIRECTORY / f"{name}.yaml"
+    """Write a case file's text into the report directory; return its path."""
+    path = Path(report_dir) / f"{name}.yaml"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
@@ -24,11 +25,17 @@ def all_runs(spec: Spec) -> list[PropertyRun]:
 def session(
     spec: Spec, profile: Profile, profile_name: str, loop: asyncio.AbstractEventLoop, *,
     database: Path | None = None, report_dir: Path | None = None, deadline: float = float("inf"),
-    cases: Iterable[CaseResult] = (),
+    cases: Iterable[CaseResult] = (), gated: bool = False,
 ) -> Session:
-    """A session on a target: APIs the example ``cases`` found not offered stay so."""
+    """A session on a target: APIs the example ``cases`` found not offered stay so.
+
+    ``gated``: verdicts are compared with an expectations file, so the runs are
+    derandomized: the same target gets the same examples, and so the same verdicts."""
     withdrawn = {r.api: r.not_run for r in cases if r.verdict is Verdict.UNIMPLEMENTED and r.not_run}
-    return Session(spec, profile, plan(profile_name), Portal(loop), profile.url, database=database,
+    chosen = plan(profile_name)
+    if gated:
+        chosen = replace(chosen, derandomize=True)
+    return Session(spec, profile, chosen, Portal(loop), profile.url, database=database,
                    report_dir=report_dir, withdrawn=withdrawn, deadline=deadline)
 
 
