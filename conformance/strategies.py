@@ -34,6 +34,7 @@ from . import schemagen
 from .paths import data_dir
 from .profile import _AGENT_SAMPLES, _FIXTURE_SAMPLES, Profile
 from .spec import Spec
+from .validation import schema_for
 
 JSON_TYPES = ("null", "boolean", "integer", "number", "string", "array", "object")
 _ANNOTATIONS = frozenset({"$schema", "$id", "$comment", "title", "description", "examples", "default"})
@@ -67,8 +68,8 @@ Pools = Mapping[str, Pool]
 
 def _phone() -> SearchStrategy[str]:
     bare = st.text(_DIGITS, min_size=10, max_size=10)
-    e164 = st.builds("+{}{}".format, st.sampled_from(("1", "44", "49", "91")), st.text(_DIGITS, min_size=9, max_size=10))
-    return st.one_of(bare, e164)
+    country = st.sampled_from(("1", "44", "49", "91"))
+    return st.one_of(bare, st.builds("+{}{}".format, country, st.text(_DIGITS, min_size=9, max_size=10)))
 
 
 def _lcm_key() -> SearchStrategy[str]:
@@ -126,8 +127,7 @@ def message_strategy(
     api: str, direction: str, profile: str, pools: Pools | None = None
 ) -> SearchStrategy[dict[str, Any]]:
     """Messages valid against one committed schema (``profile`` "strict" or "lenient")."""
-    schema = schemagen.read(data_dir("schemas"))[schemagen.schema_path(api, direction, profile)]
-    return from_schema(schema, registry=_registry(), pools=pools)
+    return from_schema(schema_for(api, direction, profile), registry=_registry(), pools=pools)
 
 
 def from_schema(
@@ -219,7 +219,7 @@ class _Translator:
         return conj
 
     def _add(self, node: Mapping[str, Any], base: str, conj: _Conjunction) -> None:
-        unknown = {k for k in node if k not in _KEYWORDS and k not in _ANNOTATIONS and not k.startswith("x-")}
+        unknown = _keywords(node) - _KEYWORDS
         if unknown:
             raise Unsupported(f"keyword(s) {sorted(unknown)} are outside the translated subset")
         if "then" in node and "if" not in node:
@@ -325,10 +325,10 @@ class _Translator:
 
     def object(self, conj: _Conjunction) -> SearchStrategy[dict[str, Any]]:
         plans = _presence_plans(conj)
-        for name in conj.required - conj.properties.keys():
-            raise Unsupported(f"required member {name!r} has no schema")
+        if missing := conj.required - conj.properties.keys():
+            raise Unsupported(f"required member(s) {sorted(missing)} have no schema")
         for test, (then, _) in conj.conditions:
-            if _presence_test(test) is not None and set(then) - _ANNOTATIONS - {"properties"}:
+            if _presence_test(test) is not None and _keywords(then) - {"properties"}:
                 raise Unsupported(f"then {sorted(then)} is outside the translated subset")
         members: dict[tuple[str, tuple[int, ...]], SearchStrategy[Any]] = {}
 
@@ -375,9 +375,14 @@ def _matches(value: Any, patterns: Sequence[str]) -> bool:
     return not isinstance(value, str) or all(re.search(p, value) for p in patterns)
 
 
+def _keywords(node: Mapping[str, Any]) -> set[str]:
+    """The keys of a subschema that constrain, annotations and ``x-`` extensions aside."""
+    return {k for k in node if k not in _ANNOTATIONS and not k.startswith("x-")}
+
+
 def _required_names(node: Mapping[str, Any]) -> frozenset[str] | None:
     """The names of a branch that is only ``{"required": [...]}`` (annotations aside)."""
-    if set(node) - _ANNOTATIONS == {"required"}:
+    if _keywords(node) == {"required"}:
         return frozenset(node["required"])
     return None
 
@@ -387,7 +392,7 @@ def _presence_test(test: Mapping[str, Any]) -> Callable[[set[str]], bool] | None
     names = _required_names(test)
     if names is not None:
         return lambda present: names <= present
-    inner = test.get("not") if set(test) == {"not"} else None
+    inner = test.get("not") if _keywords(test) == {"not"} else None
     names = _required_names(inner) if isinstance(inner, Mapping) else None
     if names is not None:
         return lambda present: not names <= present
@@ -396,8 +401,8 @@ def _presence_test(test: Mapping[str, Any]) -> Callable[[set[str]], bool] | None
 
 def _none_of(node: Mapping[str, Any]) -> frozenset[str] | None:
     """The names of a branch ``{"not": {"anyOf": [{"required": [a]}, ...]}}`` (none present)."""
-    inner = node.get("not") if set(node) - _ANNOTATIONS == {"not"} else None
-    branches = inner.get("anyOf") if isinstance(inner, Mapping) and set(inner) == {"anyOf"} else None
+    inner = node.get("not") if _keywords(node) == {"not"} else None
+    branches = inner.get("anyOf") if isinstance(inner, Mapping) and _keywords(inner) == {"anyOf"} else None
     names = [_required_names(b) for b in branches or ()]
     if not names or any(n is None or len(n) != 1 for n in names):
         return None

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -54,7 +53,12 @@ class Portal:
         self.loop = loop
 
     def call(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
-        if getattr(self.loop, "_thread_id", None) == threading.get_ident():
+        """The coroutine's result; from the loop's own thread this would deadlock, so it refuses."""
+        try:
+            here = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        if here is self.loop:
             coro.close()
             raise RuntimeError("the portal's loop runs in this thread: call from a worker thread")
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
@@ -91,11 +95,11 @@ class Session:
             return f"{api.name} is offered up to Campaign Manager {api.max_cm_version}; the target runs {version}"
         return None
 
-    def heard(self, exchange: Exchange) -> None:
+    def heard(self, answered: bool, reason: str) -> None:
         """Count requests in a row without a reply; after MAX_SILENT, stop every run."""
-        self.silent = 0 if exchange.answered else self.silent + 1
+        self.silent = 0 if answered else self.silent + 1
         if self.silent >= MAX_SILENT and self.stopped is None:
-            self.stopped = f"the target answered none of the last {self.silent} requests ({exchange.reason})"
+            self.stopped = f"the target answered none of the last {self.silent} requests ({reason})"
 
 
 def is_refusal(reply: Any) -> bool:
@@ -222,19 +226,22 @@ class Example:
         session = self.driver.session
         if api is not None and api.name in session.withdrawn:
             raise Withdrawn(session.withdrawn[api.name])
-        subtopic, callid = expected_reply(api, message, self.spec) if api and step.expect == "response" else (None, None)
+        subtopic, callid = (None, None)
+        if api is not None and step.expect == "response":
+            subtopic, callid = expected_reply(api, message, self.spec)
         self.driver.take()
         self.steps.append(step)
         number = len(self.steps)
         try:
             exchange, reopened = self.driver.exchange(step.agent, text, subtopic, callid, wait)
         except TransportError as exc:
+            session.heard(False, str(exc))
             self.steps[-1] = dataclasses.replace(step, checks=())
             self.checks.append((number, CheckResult(
                 "target reachable", Verdict.FAIL, self.requirements, "documented", self.doc,
                 "the target to accept a connection", self._redact(str(exc)))))
             return Sent(None, False)
-        session.heard(exchange)
+        session.heard(exchange.answered, exchange.reason)
         self._record(text, exchange)
         if api is not None and api.max_cm_version is not None and subtopic and not exchange.answered:
             why = f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) got no reply: {exchange.reason}"

@@ -41,8 +41,8 @@ DOCUMENTED_ANSWER = {"answered": {"basis": "documented"}}
 LARGE = 16 * 1024
 """Bytes (UTF-8) beyond which a frame is odd: the docs give no size limit; every target has one."""
 MAX_HUGE = 100_000
-"""Characters of the longest string sent: past the reference server's 64 KiB frame limit,
-well short of where it closes the connection."""
+"""Characters of the longest string sent: past common frame limits (64 KiB), well short
+of the 1 MiB a target may close the connection over."""
 MAX_DEPTH = 400
 """Deepest nesting sent: within what any JSON library on the path should parse."""
 ODD_WAIT = 1.0
@@ -68,7 +68,7 @@ def parsed(frame: Frame) -> Any:
         return frame
     try:
         return json.loads(frame)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
 
 
@@ -76,7 +76,8 @@ def expectation(api: Api, frame: Frame) -> Expectation:
     """Judge a frame against the API's lenient request schema (see the module docstring)."""
     message = parsed(frame)
     silent = f"inferred: {api.title}: the docs say nothing of frames that are not requests, nor of their size"
-    if not isinstance(message, dict) or len((frame if isinstance(frame, str) else encode(frame)).encode()) > LARGE:
+    text = frame if isinstance(frame, str) else encode(frame)
+    if not isinstance(message, dict) or len(text.encode()) > LARGE:
         return Expectation("odd", "inferred", (api.envelope_id("response", "subtopic"),), silent)
     violations = validate(message, api.name, "request", "lenient")
     if not violations:
@@ -111,6 +112,12 @@ def _member(message: dict[str, Any], path: str) -> Any:
 def _off_format(row: Field, value: Any) -> bool:
     """A string that breaks only a format the samples suggest (the tables say just String)."""
     return row.format is not None and isinstance(value, str)
+
+
+def replayable(text: str) -> bool:
+    """Whether text that is not JSON can be a case file's ``raw`` step: ``${`` would be read
+    as a template (in JSON text, :mod:`.reproduce` escapes it)."""
+    return "${" not in text
 
 
 def step(frame: Frame, *, agent: int = 1, expect: str = "response", checks: tuple[Any, ...] = ()) -> Step:
@@ -183,7 +190,7 @@ def invalid_frames(api: Api, valid: SearchStrategy[dict[str, Any]]) -> SearchStr
 
     def cut(m: dict[str, Any]) -> SearchStrategy[Frame]:
         text = encode(m)
-        return st.integers(1, len(text) - 1).map(lambda n: text[:n])
+        return st.integers(1, len(text) - 1).map(lambda n: text[:n]).filter(replayable)
 
     with_data = valid.filter(_data_keys)
     frames = st.one_of(
@@ -201,7 +208,7 @@ def odd_frames(valid: SearchStrategy[dict[str, Any]]) -> SearchStrategy[Frame]:
     arbitrary Unicode in every string member of a valid request."""
     random_bytes = st.binary(max_size=256).map(lambda b: b.decode("latin-1"))
     random_text = st.text(_UNICODE, max_size=256)
-    loose = st.one_of(random_bytes, random_text).filter(lambda t: "${" not in t)  # ${…} is a case template
+    loose = st.one_of(random_bytes, random_text).filter(replayable)
 
     def huge(m: dict[str, Any]) -> SearchStrategy[Frame]:
         text = st.builds(lambda chunk, n: (chunk * (n // len(chunk) + 1))[:n],
