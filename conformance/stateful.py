@@ -64,9 +64,9 @@ def _run(session: Session) -> CaseResult:
     return hunt.run(lambda: run_state_machine_as_test(machine, settings=options))
 
 
-
 STATEFUL = PropertyRun(ID, "GetReservedManualDialContact", _run)
 """The stateful test as a run of the suite (its result's API: the contact download)."""
+
 
 def _machine(session: Session, hunt: Hunt) -> type[RuleBasedStateMachine]:
     spec, profile = session.spec, session.profile
