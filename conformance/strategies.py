@@ -12,8 +12,8 @@ for every schema file).
 So that generated requests look real, the value formats of ``spec/formats.yaml`` get
 domain strategies (LCM keys, phone numbers in both documented forms, doc-format times)
 and table rows that carry an agent id or a fixture take their values from the target
-profile (:func:`fixture_pools`). Members are keyed by their ``x-requirement``, so every
-spelling the lenient profile registers for a row draws from the same pool.
+profile (:func:`fixture_pools`). Pools are keyed by ``x-requirement``, so every spelling
+the lenient profile registers for a row draws from the same pool.
 """
 
 from __future__ import annotations
@@ -53,17 +53,9 @@ class Unsupported(ValueError):
     """The schema uses a keyword (or a combination) outside the translated subset."""
 
 
-@dataclass(frozen=True)
-class Pool:
-    """Values for one table row: known-good ones as text (converted to each JSON type the
-    schema allows), and optionally a strategy of look-alikes tried as well."""
-
-    values: tuple[str, ...] = ()
-    others: SearchStrategy[str] | None = None
-
-
-Pools = Mapping[str, Pool]
-"""Requirement id of a table row -> the pool its values are drawn from."""
+Pools = Mapping[str, Sequence[str]]
+"""Requirement id of a table row -> the values it takes, as text (each converted to the
+JSON types the schema allows there; a value the schema forbids is left out)."""
 
 
 def _phone() -> SearchStrategy[str]:
@@ -86,32 +78,24 @@ FORMATS: Mapping[str, SearchStrategy[str]] = {"lcm_key": _lcm_key(), "doc_time":
 format without one falls back to its pattern (``st.from_regex``)."""
 
 
-def agent_ids(known: Sequence[str] = ()) -> SearchStrategy[str]:
-    """Agent ids: the known (logged-in) ones first, then look-alikes such as the samples'."""
-    local = st.text(string.ascii_lowercase + _DIGITS, min_size=1, max_size=12)
-    lookalike = st.one_of(local, st.builds("{}@{}.com".format, local, local))
-    return st.one_of(st.sampled_from(tuple(known)), lookalike) if known else lookalike
-
-
 COUNTS = ("1", "2", "3", "0")
 """NumberOfContactsRequired values: small, so a run reserves few contacts."""
 
 
-def fixture_pools(spec: Spec, profile: Profile) -> dict[str, Pool]:
-    """Pools for the rows whose values the target must know: agent ids (the profile's
-    agents, and look-alikes it will refuse), the call id and its account, outcome ids and
-    the phone number (the profile's fixtures), and the contact count (small numbers).
-
-    The rows are the ones the profile's own defaults are read from."""
+def fixture_pools(spec: Spec, profile: Profile) -> dict[str, tuple[str, ...]]:
+    """Pools for the rows whose values the target must know, so that a valid request meets
+    the pages' prerequisites (an agent logged in, a call it knows): the agent ids, the call
+    id and its account, outcome ids and the phone number, from the target profile; and the
+    contact count (small numbers). The rows are those the profile's defaults come from."""
     fixtures = vars(profile.fixtures)
     pools = {
-        spec.api(api).field(f"request.data.{row}").id: Pool((str(fixtures[name]),))
+        spec.api(api).field(f"request.data.{row}").id: (str(fixtures[name]),)
         for name, (api, row) in _FIXTURE_SAMPLES.items()
     }
     for api, row in _AGENT_SAMPLES:
-        pools[spec.api(api).field(f"request.data.{row}").id] = Pool(profile.agents, agent_ids())
+        pools[spec.api(api).field(f"request.data.{row}").id] = profile.agents
     count = spec.api("GetReservedManualDialContact").field("request.data.NumberOfContactsRequired")
-    pools[count.id] = Pool(COUNTS)
+    pools[count.id] = COUNTS
     return pools
 
 
@@ -305,14 +289,9 @@ class _Translator:
         return out
 
     def pooled(self, conj: _Conjunction, json_type: str) -> SearchStrategy[Any] | None:
-        pool = self.pools.get(conj.requirement or "")
-        if pool is None:
-            return None
-        known = [v for ok, v in (_coerce(t, json_type) for t in pool.values) if ok and _matches(v, conj.patterns)]
-        choices = [st.sampled_from(known)] if known else []
-        if pool.others is not None and json_type == "string" and not conj.patterns:
-            choices.append(pool.others)
-        return st.one_of(choices) if choices else None
+        pool = self.pools.get(conj.requirement or "", ())
+        known = [v for ok, v in (_coerce(t, json_type) for t in pool) if ok and _matches(v, conj.patterns)]
+        return st.sampled_from(known) if known else None
 
     def string(self, conj: _Conjunction) -> SearchStrategy[str]:
         if conj.format in self.formats:

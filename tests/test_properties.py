@@ -42,7 +42,7 @@ from faulty_targets import FaultyTarget
 SPEC = load_spec()
 MDC, SCOC, SMDC = (SPEC.api(n) for n in ("ManualDialCall", "SetCallOutcomeWithComments", "SkipManualDialContact"))
 RESPONSE_TIMEOUT = 0.3
-PLAN = replace(plan("ci"), examples={k: 12 for k in KINDS}, stateful_examples=4, seconds_per_run=20.0)
+PLAN = replace(plan("ci"), examples={k: 12 for k in KINDS}, stateful_examples=10, seconds_per_run=20.0)
 """Derandomized (so a test sees the same examples every run) and larger than quick."""
 BOUND = 30.0
 
@@ -299,6 +299,13 @@ def test_frames_are_judged_as_the_example_cases_judge_them(frame: Any, kind: str
     assert (expected.kind, expected.basis) == (kind, basis)
     step, _ = frames.judged_step(MDC, frame)
     assert step.expect == ("response" if kind == "valid" else "reply")
+
+
+def test_a_valid_request_with_exotic_values_only_has_to_get_a_reply() -> None:
+    frame = {"channel": "LCM", "topic": "Webservice", "subtopic": "SkipNonPEWCContact", "source": "s",
+             "data": {"UserId": "\U0001f600" * 3}}
+    step, expected = frames.judged_step(SPEC.api("SkipNonPEWCContact"), frame, robust=True)
+    assert (expected.kind, expected.basis, step.expect, step.checks) == ("odd", "inferred", "reply", ("answered",))
 
 
 def test_profiles_bound_the_search_keep_nothing_unasked_and_repeat_themselves(tmp_path: Path) -> None:

@@ -243,7 +243,7 @@ class Example:
             return Sent(None, False)
         session.heard(exchange.answered, exchange.reason)
         self._record(text, exchange)
-        if api is not None and api.max_cm_version is not None and subtopic and not exchange.answered:
+        if api is not None and self._withdrawn(api, subtopic, exchange):
             why = f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) got no reply: {exchange.reason}"
             session.withdrawn[api.name] = why
             raise Withdrawn(why)
@@ -260,6 +260,12 @@ class Example:
             self.checks.append((number, self._redacted(result)))
         self.steps[-1] = dataclasses.replace(step, checks=tuple(kept))
         return Sent(exchange, reopened)
+
+    def _withdrawn(self, api: Api, subtopic: str | None, exchange: Exchange) -> bool:
+        """As the engine reads it: a version-gated API whose valid request got no reply, when
+        the profile does not say which Campaign Manager version the target runs."""
+        version = self.driver.session.profile.campaign_manager_version
+        return api.max_cm_version is not None and bool(subtopic) and version is None and not exchange.answered
 
     def replies(self, subtopic: str) -> int:
         """Frames received with this subtopic so far (answers and extra ones alike)."""

@@ -48,7 +48,7 @@ class Plan:
 
 QUICK = Plan(
     "quick", {"valid-requests": 5, "invalid-requests": 5, "echo": 5, "robustness": 4},
-    stateful_examples=3, stateful_steps=8, shrink_messages=10, seconds_per_run=60.0,
+    stateful_examples=3, stateful_steps=12, shrink_messages=10, seconds_per_run=60.0,
     rate=200.0, burst=50, derandomize=False,
 )
 PLANS: Mapping[str, Plan] = {
