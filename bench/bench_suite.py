@@ -1,7 +1,7 @@
 """Benchmark the conformance suite (loopback only, bounded).
 
-1. The whole example-based suite against the embedded reference server, per dialect
-   (goal: under 5 s on 2 cores).
+1. The whole example-based suite (property runs off; bench_properties.py times those)
+   against the embedded reference server, per dialect (goal: under 5 s on 2 cores).
 2. The harness's cost per exchanged message: the same request frames sent to the
    same reference server by a bare ``websockets`` client and by the suite's transport
    (``Connection.exchange``, which parses, correlates and logs each reply), in one run
@@ -33,7 +33,7 @@ async def suite_times(dialect: str, repeat: int) -> tuple[list[float], int]:
     times, cases = [], 0
     for _ in range(repeat):
         t0 = time.perf_counter()
-        run = await run_suite(RunOptions(dialect=dialect))
+        run = await run_suite(RunOptions(dialect=dialect, hypothesis_profile="off"))
         times.append(time.perf_counter() - t0)
         cases = len(run.results)
         assert not run.failed(), "the reference server must pass"

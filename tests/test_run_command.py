@@ -58,7 +58,7 @@ def test_samples_dialect_fails_under_strict() -> None:
 
 
 def test_a_stateless_target_fails_with_exit_1(canned_url: str, tmp_path: Path) -> None:
-    assert main(["run", "--target", canned_url, "--quiet", "--response-timeout", "0.3",
+    assert main(["run", "--target", canned_url, "--quiet", "--response-timeout", "0.3", "--hypothesis-profile", "off",
                  "--report-dir", str(tmp_path)]) == 1
     failed = {r["id"]: r for r in _results(tmp_path)["results"] if r["verdict"] == "fail"}
     assert "GRMDC.exclusive" in failed and "SCOC.error.empty-callid" in failed
@@ -67,11 +67,11 @@ def test_a_stateless_target_fails_with_exit_1(canned_url: str, tmp_path: Path) -
 
 def test_expectations_gate_only_on_differences(canned_url: str, tmp_path: Path) -> None:
     report = tmp_path / "first"
-    main(["run", "--target", canned_url, "--quiet", "--response-timeout", "0.3", "--report-dir", str(report)])
+    main(["run", "--target", canned_url, "--quiet", "--response-timeout", "0.3", "--hypothesis-profile", "off", "--report-dir", str(report)])
     verdicts = {r["id"]: r["verdict"] for r in _results(report)["results"]}
     expectations = tmp_path / "expected.yaml"
     expectations.write_text(yaml.safe_dump(verdicts), encoding="utf-8")
-    args = ["run", "--target", canned_url, "--quiet", "--response-timeout", "0.3",
+    args = ["run", "--target", canned_url, "--quiet", "--response-timeout", "0.3", "--hypothesis-profile", "off",
             "--expectations", str(expectations)]
     assert main(args) == 0  # known failures only
     passing = next(case for case, v in verdicts.items() if v == "pass")
@@ -121,7 +121,7 @@ def test_secrets_from_the_environment_never_reach_a_report(tmp_path: Path, monke
             profile = tmp_path / "target.yaml"
             profile.write_text(yaml.safe_dump({"url": url, "headers": {"Authorization": "Bearer ${LCM_TEST_TOKEN}"}}))
             await asyncio.to_thread(main, ["run", "--profile", str(profile), "--api", "ManualDialCall",
-                                           "--quiet", "--response-timeout", "0.3",
+                                           "--quiet", "--response-timeout", "0.3", "--hypothesis-profile", "off",
                                            "--report-dir", str(tmp_path / "r")])
 
     asyncio.run(scenario())
