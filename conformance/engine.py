@@ -100,15 +100,7 @@ class CaseRunner:
 
     def _offered(self, api: Api) -> str | None:
         """Why the target is not expected to offer an API, or None if it is."""
-        if api.name in self.withdrawn:
-            return self.withdrawn[api.name]
-        if not self.profile.offers(api.name):
-            return f"the target profile does not list {api.name} among the offered APIs"
-        version = self.profile.campaign_manager_version
-        if api.max_cm_version is not None and version is not None and version > api.max_cm_version:
-            return (f"{api.name} is offered up to Campaign Manager {api.max_cm_version}; "
-                    f"the target runs {version}")
-        return None
+        return self.withdrawn.get(api.name) or self.profile.withholds(api)
 
     def _preconditions(self, case: Case) -> None:
         for api_name in {case.api, *(s.send["api"] for s in case.steps if s.send and "${" not in s.send["api"])}:

@@ -24,7 +24,7 @@ import jsonschema
 import yaml
 
 from .protocol import DEFAULT_SOURCE, Redactor
-from .spec import Spec, load_spec
+from .spec import Api, Spec, load_spec
 
 SCHEMA_PATH = Path(__file__).with_name("profile.schema.json")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -89,6 +89,15 @@ class Profile:
     def offers(self, api: str) -> bool:
         """Whether the target is expected to offer this API (else a case is UNIMPLEMENTED)."""
         return api in self.apis
+
+    def withholds(self, api: Api) -> str | None:
+        """Why the target is not expected to offer an API (profile list, version), or None."""
+        if not self.offers(api.name):
+            return f"the target profile does not list {api.name} among the offered APIs"
+        version = self.campaign_manager_version
+        if api.max_cm_version is not None and version is not None and version > api.max_cm_version:
+            return f"{api.name} is offered up to Campaign Manager {api.max_cm_version}; the target runs {version}"
+        return None
 
     def redactor(self) -> Redactor:
         return Redactor(self.secrets)

@@ -86,14 +86,7 @@ class Session:
 
     def unavailable(self, api: Api) -> str | None:
         """Why the target is not expected to offer the API (profile, version), or None."""
-        if api.name in self.withdrawn:
-            return self.withdrawn[api.name]
-        if not self.profile.offers(api.name):
-            return f"the target profile does not list {api.name} among the offered APIs"
-        version = self.profile.campaign_manager_version
-        if api.max_cm_version is not None and version is not None and version > api.max_cm_version:
-            return f"{api.name} is offered up to Campaign Manager {api.max_cm_version}; the target runs {version}"
-        return None
+        return self.withdrawn.get(api.name) or self.profile.withholds(api)
 
     def heard(self, answered: bool, reason: str) -> None:
         """Count requests in a row without a reply; after MAX_SILENT, stop every run."""
