@@ -16,7 +16,6 @@ from typing import Sequence
 from . import __version__
 
 COMMANDS = ("run", "serve", "coverage", "schemas", "import-doc", "mutate", "mutants")
-EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:

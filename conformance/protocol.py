@@ -119,12 +119,6 @@ def build_request(
     return Request(api.name, message, encode(message))
 
 
-def as_request(message: Mapping[str, Any], api: str | None = None) -> Request:
-    """Wrap a message built elsewhere (e.g. by :mod:`conformance.messages`) as a request."""
-    message = dict(message)
-    return Request(api, message, encode(message))
-
-
 def expected_reply(
     api: Api | str, request: Request | Mapping[str, Any], spec: Spec | None = None
 ) -> tuple[str, str | None]:
@@ -506,15 +500,6 @@ class Correlator:
         self._log = FrameLog(now, limit=self.keep + 1, redact=self.redact)
         self._log.record("sent", text, now)
         return text
-
-    def remaining(self, now: float) -> float:
-        """Seconds left before the deadline (0 when passed)."""
-        self._require_awaiting()
-        return max(0.0, self.deadline - now)
-
-    def expired(self, now: float) -> bool:
-        self._require_awaiting()
-        return now >= self.deadline
 
     def receive(self, frame: str | bytes, now: float) -> Exchange | None:
         """Consume one received frame; returns the finished exchange, or None to keep reading."""
