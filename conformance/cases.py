@@ -134,7 +134,7 @@ def _rows(for_each: Any, spec: Spec, source: str) -> list[dict[str, Any]]:
     return list(FOR_EACH[for_each](spec))
 
 
-def _step(raw: dict[str, Any], where: str) -> Step:
+def _step(raw: dict[str, Any], where: str, row: dict[str, Any]) -> Step:
     unknown = set(raw) - _STEP_KEYS
     if unknown:
         raise CaseError(f"{where}: unknown step key(s) {sorted(unknown)}")
@@ -143,8 +143,11 @@ def _step(raw: dict[str, Any], where: str) -> Step:
     expect = raw.get("expect", "response")
     if expect not in EXPECTS:
         raise CaseError(f"{where}: expect must be one of {EXPECTS}")
+    send = raw.get("send")
+    if send is not None:  # the API a step addresses is known at load time, from its row
+        send = {**send, "api": fill(send["api"], {"row": row})}
     return Step(
-        send=raw.get("send"),
+        send=send,
         frame=raw.get("frame"),
         raw=raw.get("raw"),
         agent=int(raw.get("agent", 1)),
@@ -173,7 +176,7 @@ def _case(raw: dict[str, Any], source: str, row: dict[str, Any]) -> Case:
         requirements=tuple(head["requirements"]),
         doc=head["doc"],
         basis=raw["basis"],
-        steps=tuple(_step(s, f"{where}, step {i}") for i, s in enumerate(raw["steps"], 1)),
+        steps=tuple(_step(s, f"{where}, step {i}", row) for i, s in enumerate(raw["steps"], 1)),
         needs=tuple(fill(raw.get("needs", []), {"row": row})),
         source=source,
         row=row,
