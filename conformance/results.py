@@ -19,6 +19,8 @@ class Verdict(str, Enum):
     INFORMATIONAL = "informational"
     UNIMPLEMENTED = "unimplemented"
     FAIL = "fail"
+    ERROR = "error"
+    """The suite could not judge (a bug of ours, never the target's fault)."""
 
     @property
     def label(self) -> str:
@@ -30,7 +32,8 @@ _SEVERITY = {
     Verdict.INFORMATIONAL: 1,
     Verdict.NON_STRICT: 2,
     Verdict.UNIMPLEMENTED: 3,
-    Verdict.FAIL: 4,
+    Verdict.ERROR: 4,
+    Verdict.FAIL: 5,
 }
 
 
@@ -136,6 +139,10 @@ class RunResult:
         counts["not_run"] = sum(1 for r in self.results if r.not_run)
         counts["total"] = len(self.results)
         return counts
+
+    def errored(self) -> bool:
+        """Whether some case could not be judged (exit code 4 when nothing FAILed)."""
+        return any(r.verdict is Verdict.ERROR for r in self.results)
 
     def failed(self) -> bool:
         """Whether the run fails: a FAIL, or a NON-STRICT under --strict."""
