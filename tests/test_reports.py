@@ -24,6 +24,12 @@ from conformance.spec import load_spec
 SPEC = load_spec()
 HOSTILE = 'ctl \x00\x08\x0b\x1b[31m\x7f\x9b\ufffe <script>alert("x")</script> ]]> ```é🚀\ud800'
 SENTINEL = "DIFF-SENTINEL"
+TRACEBACK = (
+    "the suite could not judge this case: KeyError: 'callid'\n"
+    "Traceback (most recent call last):\n"
+    '  File "conformance/checks.py", line 12, in echo\n'
+    "KeyError: 'callid'"
+)
 
 
 def check(name: str, verdict: Verdict, expected: str, actual: str, *ds: str) -> CheckResult:
@@ -89,6 +95,13 @@ def build_run(strict: bool = False) -> RunResult:
         ),
     )
     info = check("error", Verdict.INFORMATIONAL, "", "{}")
+    error = case(
+        "scoc.error",
+        "SetCallOutcomeWithComments",
+        Verdict.ERROR,
+        detail=TRACEBACK,
+        frames=[Frame("sent", 0.0, '{"subtopic": "SetCallOutcomeWithComments"}')],
+    )
     return RunResult(
         target="ws://127.0.0.1:8765/",
         suite_version="9.9.9",
@@ -104,6 +117,7 @@ def build_run(strict: bool = False) -> RunResult:
             case("skip.unimpl", skip, Verdict.UNIMPLEMENTED, detail="no reply", not_run=None),
             case("mdc.info", mdc, Verdict.INFORMATIONAL, info),
             case("mdc.notrun", mdc, Verdict.INFORMATIONAL, not_run="needs a call id", frames=[]),
+            error,
         ],
     )
 
@@ -132,9 +146,11 @@ def test_results_json_is_exactly_the_contract_and_round_trips(reports: dict[str,
         "informational": 2,
         "unimplemented": 1,
         "fail": 1,
+        "error": 1,
         "not_run": 1,
-        "total": 7,
+        "total": 8,
     }
+    assert "incomplete" not in data
     for result in data["results"]:
         assert {"id", "api", "requirements", "verdict", "detail"} <= set(result)
     assert "🚀" in reports["json"]  # UTF-8, not \u escapes
@@ -153,9 +169,12 @@ def test_junit_one_suite_per_api_in_spec_order_then_the_rest(reports: dict[str, 
     for suite in root.iter("testsuite"):
         for tc in suite.iter("testcase"):
             assert tc.get("classname") == suite.get("name")
-    assert (root.get("tests"), root.get("failures"), root.get("skipped")) == ("7", "1", "2")
+    counts = ("tests", "failures", "errors", "skipped")
+    assert tuple(root.get(k) for k in counts) == ("8", "1", "1", "2")
     grmdc = root.find("testsuite[@name='GetReservedManualDialContact']")
-    assert (grmdc.get("tests"), grmdc.get("failures"), grmdc.get("skipped")) == ("3", "1", "0")
+    assert tuple(grmdc.get(k) for k in counts) == ("3", "1", "0", "0")
+    scoc = root.find("testsuite[@name='SetCallOutcomeWithComments']")
+    assert tuple(scoc.get(k) for k in counts) == ("1", "0", "1", "0")
 
 
 def test_junit_outcome_per_verdict(reports: dict[str, str]) -> None:
@@ -211,8 +230,9 @@ def test_markdown_holds_every_case_and_the_facts_of_each(reports: dict[str, str]
     md = reports["markdown"]
     for result in build_run().results:
         assert result.id in md
-    assert "| GetReservedManualDialContact | 1 | 1 | 0 | 0 | 1 | 0 | 3 |" in md
-    assert "| **total** | **2** | **1** | **2** | **1** | **1** | **1** | **7** |" in md
+    assert "| API | PASS | NON-STRICT | INFORMATIONAL | (NOT RUN) | UNIMPLEMENTED | FAIL | ERROR | TOTAL |" in md
+    assert "| GetReservedManualDialContact | 1 | 1 | 0 | 0 | 0 | 1 | 0 | 3 |" in md
+    assert "| **total** | **2** | **1** | **2** | **1** | **1** | **1** | **1** | **8** |" in md
     assert "`grmdc.fail.req`" in md and "doc ref of grmdc.fail" in md
     assert "Dialect detected: `samples`" in md and "`ws://127.0.0.1:8765/`" in md
     assert "expected: *(empty)*" in md and "actual: `{}`" in md
@@ -222,7 +242,9 @@ def test_markdown_holds_every_case_and_the_facts_of_each(reports: dict[str, str]
     passed = md.split("## PASS", 1)[1]
     assert "`grmdc.pass`" in passed and "`zz.other`" in passed and "grmdc.fail" not in passed
     headings = re.findall(r"^### (\S+)", md, re.M)
-    assert headings == ["GetReservedManualDialContact", "ManualDialCall", "SkipNonPEWCContact"]
+    assert headings == [
+        "GetReservedManualDialContact", "ManualDialCall", "SkipNonPEWCContact", "SetCallOutcomeWithComments"
+    ]
 
 
 def test_markdown_discrepancy_titles_and_escaped_frames(reports: dict[str, str]) -> None:
@@ -294,14 +316,16 @@ def test_an_empty_run_still_writes_valid_reports(tmp_path: Path) -> None:
 def test_terminal_summary_prints_counts_failures_and_how_to_reproduce() -> None:
     text = render_summary(build_run(), SPEC)
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
-    assert rows["GetReservedManualDialContact"] == ["1", "1", "0", "0", "1", "0", "3"]
-    assert rows["total"] == ["2", "1", "2", "1", "1", "1", "7"]
+    assert rows["GetReservedManualDialContact"] == ["1", "1", "0", "0", "0", "1", "0", "3"]
+    assert rows["total"] == ["2", "1", "2", "1", "1", "1", "1", "8"]
     assert "dialect samples" in text and "run time 12.5 s" in text
-    assert "FAILED (1 FAIL)" in text
+    assert "FAILED (1 FAIL, 1 ERROR)" in text
+    failing = text.split("Failing cases:")[1]
+    assert 'frames to send:\n      {"data": {}}' in failing  # what to replay, not just how
     assert "grmdc.fail: title of grmdc.fail" in text
     assert "type of Consent: expected a Boolean" in text
     assert "re-run the case: lcm-conformance run --case grmdc.fail" in text
-    assert "grmdc.non_strict" not in text.split("Failing cases:")[1]
+    assert "grmdc.non_strict" not in failing.split("could not judge")[0]
     assert "\x1b" not in text
     strict = render_summary(build_run(strict=True), SPEC)
     assert "grmdc.non_strict" in strict.split("Failing cases:")[1]
@@ -356,3 +380,90 @@ def test_any_frame_text_yields_valid_files(tmp_path: Path, frame: str, actual: s
     page = paths["html"].read_text(encoding="utf-8")
     assert "<script" not in page.lower()
     outside_code(paths["markdown"].read_text(encoding="utf-8"))
+
+
+def summary_rows(text: str) -> dict[str, dict[str, int]]:
+    """The terminal summary's table as {API: {heading: count}}."""
+    lines = text.splitlines()
+    head = re.split(r"\s{2,}", lines[0].strip())[1:]
+    rows = {}
+    for line in lines[2:]:
+        if not line.strip() or line.startswith("("):
+            break
+        name, *cells = line.split()
+        rows[name] = dict(zip(head, map(int, cells)))
+    return rows
+
+
+def test_the_summary_columns_add_up_to_the_total_in_every_format(reports: dict[str, str]) -> None:
+    verdicts = [v.label for v in Verdict]
+    rows = summary_rows(render_summary(build_run(), SPEC))
+    assert list(rows["total"]) == [*verdicts[:3], "(NOT RUN)", *verdicts[3:], "TOTAL"]
+    for name, row in rows.items():
+        assert sum(row[v] for v in verdicts) == row["TOTAL"], name
+        assert row["(NOT RUN)"] <= row["INFORMATIONAL"], name
+    assert "(NOT RUN): of the INFORMATIONAL cases" in render_summary(build_run(), SPEC)
+    md_rows = [line for line in reports["markdown"].splitlines() if line.startswith("| ") and "---" not in line]
+    for line in md_rows[1:]:
+        cells = [int(c.strip("* ")) for c in line.strip("|").split("|")[1:]]
+        verdict_cells = cells[:3] + cells[4:-1]  # (NOT RUN) is the fourth column, a part of INFORMATIONAL
+        assert sum(verdict_cells) == cells[-1], line
+    assert "(NOT RUN): of the INFORMATIONAL cases" in reports["markdown"]
+    assert "<th>(NOT RUN)</th>" in reports["html"]
+
+
+def test_error_is_shown_in_every_format(reports: dict[str, str]) -> None:
+    error = junit_cases(reports["junit"])["scoc.error"].find("error")
+    assert error is not None and error.get("type") == "ERROR"
+    assert "KeyError: 'callid'" in error.get("message")
+    assert "Traceback (most recent call last):" in error.text  # the exception
+    assert '{"subtopic": "SetCallOutcomeWithComments"}' in error.text  # the frames so far
+    assert junit_cases(reports["junit"])["scoc.error"].find("failure") is None
+    md = reports["markdown"]
+    assert "- Verdict: **ERROR**" in md and "never the target's fault" in md
+    assert '  File "conformance/checks.py", line 12, in echo' in md  # the traceback, fenced
+    page = reports["html"]
+    assert '<span class="badge v-error">ERROR</span>' in page and 'class="n v-error">1<' in page
+    assert 'id="case-scoc.error" open' in page and "Traceback (most recent call last):" in page
+    text = render_summary(build_run(), SPEC)
+    judged = text.split("Cases the suite could not judge (a bug of the suite")[1]
+    assert "ERROR scoc.error: title of scoc.error" in judged and "KeyError: 'callid'" in judged
+    scoc = [c for c in build_run().results if c.api == "SetCallOutcomeWithComments"]
+    assert progress_line("SCOC", scoc) == "SCOC  E  1 case"
+
+
+def test_an_error_without_a_fail_is_the_outcome_error(tmp_path: Path) -> None:
+    run = build_run()
+    run.results = [r for r in run.results if r.verdict is not Verdict.FAIL]
+    assert "\nERROR (1 ERROR: the suite could not judge; a bug of the suite" in render_summary(run, SPEC)
+    paths = write_reports(run, tmp_path)
+    assert "Outcome: **ERROR (1 ERROR" in paths["markdown"].read_text(encoding="utf-8")
+    assert '<strong class="v-error">ERROR (1 ERROR' in paths["html"].read_text(encoding="utf-8")
+
+
+def test_an_interrupted_run_is_marked_incomplete_everywhere(tmp_path: Path) -> None:
+    why = "interrupted (Ctrl-C) after 8 of 80 cases"
+    paths = write_reports(build_run(), tmp_path, incomplete=why)
+    data = json.loads(paths["json"].read_text(encoding="utf-8"))
+    assert data["incomplete"] is True and data["incomplete_reason"] == why
+    assert data["summary"]["total"] == 8
+    line = f"INCOMPLETE: {why}; these are the 8 results finished before it stopped"
+    assert line in paths["markdown"].read_text(encoding="utf-8")
+    assert html.escape(line) in paths["html"].read_text(encoding="utf-8")
+    props = ET.fromstring(paths["junit"].read_bytes()).findall(".//property[@name='incomplete']")
+    assert props and all(p.get("value") == line for p in props)
+    assert line in render_summary(build_run(), SPEC, incomplete=why)
+    assert "INCOMPLETE" not in render_summary(build_run(), SPEC)
+
+
+def test_expectation_reasons_are_shown_next_to_their_case(tmp_path: Path) -> None:
+    from conformance.expectations import Expectations
+
+    expected = Expectations({"grmdc.fail": Verdict.FAIL, "mdc.info": Verdict.INFORMATIONAL},
+                            {"grmdc.fail": "vendor ticket <LCM-42>"})
+    paths = write_reports(build_run(), tmp_path, expectations=expected)
+    md = paths["markdown"].read_text(encoding="utf-8")
+    assert r"- Expected: FAIL: vendor ticket \<LCM-42\>" in md
+    assert "- Expected: INFORMATIONAL\n" in md
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "<dt>Expected</dt><dd>FAIL: vendor ticket &lt;LCM-42&gt;</dd>" in page

@@ -9,17 +9,23 @@ from __future__ import annotations
 import difflib
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from ..results import CaseResult, CheckResult, Frame, RunResult, Verdict
 from ..spec import Spec
 
 COLUMNS: tuple[tuple[str, str], ...] = (
-    *((v.value, v.label) for v in Verdict),
-    ("not_run", "NOT RUN"),
+    (Verdict.PASS.value, Verdict.PASS.label),
+    (Verdict.NON_STRICT.value, Verdict.NON_STRICT.label),
+    (Verdict.INFORMATIONAL.value, Verdict.INFORMATIONAL.label),
+    ("not_run", "(NOT RUN)"),
+    *((v.value, v.label) for v in Verdict if v not in (Verdict.PASS, Verdict.NON_STRICT, Verdict.INFORMATIONAL)),
     ("total", "TOTAL"),
 )
-"""The summary table's columns: (key in RunResult.summary(), heading)."""
+"""The summary table's columns: (key in RunResult.summary(), heading). Every verdict's
+column adds up to TOTAL; ``(NOT RUN)`` is a part of INFORMATIONAL, not added again."""
+NOT_RUN_NOTE = "(NOT RUN): of the INFORMATIONAL cases, those the target could not feed (not added to TOTAL again)"
 
 # Characters a faulty target may send that XML 1.0 forbids, that UTF-8 cannot
 # encode (lone surrogates), or that a terminal would obey (C0, DEL, C1).
@@ -74,20 +80,51 @@ def fails_run(case: CaseResult, run: RunResult) -> bool:
     return case.verdict is Verdict.FAIL or (run.strict and case.verdict is Verdict.NON_STRICT)
 
 
+def is_error(case: CaseResult) -> bool:
+    """Whether the suite could not judge the case (exit code 4 when nothing fails)."""
+    return case.verdict is Verdict.ERROR
+
+
+ERROR_NOTE = "a bug of the suite, never the target's fault; please report it"
+
+
 def deciding_checks(case: CaseResult) -> list[CheckResult]:
     """The checks that gave the case its verdict, to quote when it fails."""
     return [c for c in case.checks if c.verdict is case.verdict]
 
 
 def outcome(run: RunResult) -> str:
-    """The run's one-word outcome, with the reason when it failed."""
-    if not run.failed():
-        return "PASSED"
+    """The run's one-word outcome, with the reason when it failed or erred."""
     counts = run.summary()
+    errors = f"{counts[Verdict.ERROR.value]} ERROR"
+    if not run.failed():
+        return f"ERROR ({errors}: the suite could not judge; {ERROR_NOTE})" if run.errored() else "PASSED"
     reasons = [f"{counts[Verdict.FAIL.value]} FAIL"]
     if run.strict:
         reasons.append(f"{counts[Verdict.NON_STRICT.value]} NON-STRICT under --strict")
+    if run.errored():
+        reasons.append(errors)
     return f"FAILED ({', '.join(reasons)})"
+
+
+def outcome_key(run: RunResult) -> str:
+    """The verdict the run's outcome is styled as."""
+    return "fail" if run.failed() else "error" if run.errored() else "pass"
+
+
+def incomplete_line(incomplete: str | None, run: RunResult) -> str | None:
+    """The line every report adds when the run stopped early, else None."""
+    if not incomplete:
+        return None
+    return f"INCOMPLETE: {incomplete}; these are the {len(run.results)} results finished before it stopped"
+
+
+def expectation_note(case: CaseResult, expected: Mapping[str, Verdict] | None) -> str | None:
+    """What the expectations file says of the case (its verdict, and why), else None."""
+    if not expected or case.id not in expected:
+        return None
+    reason = getattr(expected, "reasons", {}).get(case.id)
+    return f"{expected[case.id].label}: {reason}" if reason else expected[case.id].label
 
 
 def discrepancy_title(spec: Spec, ident: str) -> str:
@@ -118,9 +155,14 @@ def reproduce_frames(case: CaseResult) -> str:
 
 
 def reproduce_commands(case: CaseResult) -> list[tuple[str, str]]:
-    """The reproduce block's commands, labelled: re-run the case, replay the frames."""
+    """The reproduce block's commands, labelled: re-run the case, (start the reference
+    server the run used,) replay the frames."""
     reproduce = case.reproduce or {}
-    labels = (("case_command", "re-run the case"), ("command", "replay the frames"))
+    labels = (
+        ("case_command", "re-run the case"),
+        ("serve_command", "start the reference server"),
+        ("command", "replay the frames"),
+    )
     return [(label, clean(str(reproduce[key]))) for key, label in labels if reproduce.get(key)]
 
 

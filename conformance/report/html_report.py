@@ -6,20 +6,26 @@ Every text is escaped through :func:`_e`: frames come from untrusted targets.
 from __future__ import annotations
 
 import html
-from typing import Sequence
+from collections.abc import Mapping, Sequence
 
 from ..results import CaseResult, CheckResult, Frame, RunResult, Verdict
 from ..spec import Spec
 from .common import (
     COLUMNS,
+    ERROR_NOTE,
+    NOT_RUN_NOTE,
     by_api,
     check_diff,
     clean,
     count_rows,
     discrepancies,
+    expectation_note,
     frame_line,
+    incomplete_line,
+    is_error,
     needs_attention,
     outcome,
+    outcome_key,
     reproduce_commands,
     reproduce_frames,
     status,
@@ -50,6 +56,9 @@ details.case > summary { cursor: pointer; }
 .v-informational { --c: #0969da; }
 .v-unimplemented { --c: #57606a; }
 .v-fail { --c: #cf222e; }
+.v-error { --c: #bc4c00; }
+p.incomplete { border: 2px solid #bc4c00; padding: .4em .8em; font-weight: 600; }
+p.note { color: #57606a; font-size: 90%; }
 .v-not_run { --c: #8250df; }
 .badge, strong, td.n { color: var(--c); }
 details.case { border-left-color: var(--c); }
@@ -62,7 +71,8 @@ table.summary td[class*="v-"] { font-weight: 600; }
 """
 
 
-def render(run: RunResult, spec: Spec) -> str:
+def render(run: RunResult, spec: Spec, *, incomplete: str | None = None,
+           expectations: Mapping[str, Verdict] | None = None) -> str:
     """The whole page: header, summary table, an index of non-PASS cases, every case."""
     groups = by_api(run, spec)
     parts = [
@@ -77,8 +87,13 @@ def render(run: RunResult, spec: Spec) -> str:
         "<body>",
         "<h1>LCM conformance report</h1>",
         _header(run),
+    ]
+    if note := incomplete_line(incomplete, run):
+        parts.append(f'<p class="incomplete">{_e(note)}</p>')
+    parts += [
         "<h2>Summary</h2>",
         _summary(run, spec),
+        f'<p class="note">{_e(NOT_RUN_NOTE)}</p>',
     ]
     if run.expectation_diffs:
         items = "".join(f"<li>{_e(d)}</li>" for d in run.expectation_diffs)
@@ -94,7 +109,7 @@ def render(run: RunResult, spec: Spec) -> str:
     parts.append("<h2>Cases</h2>")
     for api, cases in groups:
         parts.append(f"<h3>{_e(api)}</h3>")
-        parts += [_case(case, spec) for case in cases]
+        parts += [_case(case, spec, expectation_note(case, expectations)) for case in cases]
     parts += ["</body>", "</html>"]
     return "\n".join(parts) + "\n"
 
@@ -121,7 +136,7 @@ def _case_anchor(case: CaseResult) -> str:
 
 
 def _header(run: RunResult) -> str:
-    verdict = "v-fail" if run.failed() else "v-pass"
+    verdict = f"v-{outcome_key(run)}"
     rows = (
         ("Target", _code(run.target)),
         ("Dialect detected", _code(run.dialect)),
@@ -159,22 +174,26 @@ def _count_cell(key: str, count: int) -> str:
     return f'<td class="n{colour}">{count}</td>'
 
 
-def _case(case: CaseResult, spec: Spec) -> str:
+def _case(case: CaseResult, spec: Spec, expected: str | None = None) -> str:
     meta = [
         ("Verdict", _badge(case)),
         ("API", _code(case.api)),
         ("Requirements", ", ".join(_code(r) for r in case.requirements) or "none"),
         ("Doc", f"{_e(case.doc)} ({_e(case.basis)})"),
-        ("Detail", _e(case.detail)),
+        ("Detail", f"<pre>{_e(case.detail)}</pre>" if "\n" in case.detail.strip() else _e(case.detail)),
     ]
+    if is_error(case):
+        meta.append(("Error", _e(f"the suite could not judge this case: {ERROR_NOTE}")))
+    if expected:
+        meta.append(("Expected", _e(expected)))
     if case.not_run:
         meta.append(("Not run", _e(case.not_run)))
     if case.discrepancies:
         items = "".join(f"<li>{_code(i)} {_e(t)}</li>" for i, t in discrepancies(case, spec))
         meta.append(("Discrepancies", f"<ul>{items}</ul>"))
     parts = [
-        f'<details class="case {_class(case)}" id="{_case_anchor(case)}"'
-        f'{" open" if case.verdict is Verdict.FAIL else ""}>',
+        (f'<details class="case {_class(case)}" id="{_case_anchor(case)}"'
+         f'{" open" if case.verdict in (Verdict.FAIL, Verdict.ERROR) else ""}>'),
         f"<summary>{_badge(case)} {_code(case.id)} {_e(case.title)}</summary>",
         _dl(meta),
     ]

@@ -1,8 +1,9 @@
 """``junit.xml``: one testsuite per API, one testcase per case, for CI dashboards.
 
-FAIL (and NON-STRICT under --strict) is a <failure>; UNIMPLEMENTED and cases
-that never ran are <skipped>; NON-STRICT and INFORMATIONAL pass, with what they
-found in <system-out>. Every text goes through :func:`common.clean`, so what a
+FAIL (and NON-STRICT under --strict) is a <failure>; ERROR (the suite could not
+judge) is an <error> holding the exception and the frames so far; UNIMPLEMENTED and
+cases that never ran are <skipped>; NON-STRICT and INFORMATIONAL pass, with what they
+found in <system-out>. A run that stopped early says so in each suite's properties. Every text goes through :func:`common.clean`, so what a
 faulty target sent cannot make the file invalid XML.
 """
 
@@ -19,6 +20,8 @@ from .common import (
     discrepancies,
     fails_run,
     frame_log,
+    incomplete_line,
+    is_error,
     one_line,
     reproduce_commands,
     reproduce_frames,
@@ -28,17 +31,18 @@ from .common import (
 _REPORTED = (Verdict.NON_STRICT, Verdict.INFORMATIONAL)
 
 
-def render(run: RunResult, spec: Spec) -> str:
+def render(run: RunResult, spec: Spec, *, incomplete: str | None = None) -> str:
     """The run as a JUnit XML document."""
     root = ET.Element("testsuites", name="lcm-conformance")
-    totals = {"tests": 0, "failures": 0, "skipped": 0}
+    totals = {"tests": 0, "failures": 0, "errors": 0, "skipped": 0}
     for api, cases in by_api(run, spec):
         suite = ET.SubElement(root, "testsuite", name=clean(api))
-        _properties(suite, run)
+        _properties(suite, run, incomplete_line(incomplete, run))
         kinds = [_testcase(suite, case, run, spec) for case in cases]
         counts = {
             "tests": len(kinds),
             "failures": kinds.count("failures"),
+            "errors": kinds.count("errors"),
             "skipped": kinds.count("skipped"),
         }
         _set_counts(suite, counts, sum(c.duration for c in cases))
@@ -51,23 +55,25 @@ def render(run: RunResult, spec: Spec) -> str:
 def _set_counts(element: ET.Element, counts: dict[str, int], seconds: float) -> None:
     for key, value in counts.items():
         element.set(key, str(value))
-    element.set("errors", "0")
     element.set("time", f"{seconds:.3f}")
 
 
-def _properties(suite: ET.Element, run: RunResult) -> None:
+def _properties(suite: ET.Element, run: RunResult, incomplete: str | None) -> None:
     props = ET.SubElement(suite, "properties")
-    for name, value in (
+    rows = [
         ("target", run.target),
         ("suite_version", run.suite_version),
         ("dialect", run.dialect),
         ("strict", str(run.strict).lower()),
-    ):
+    ]
+    if incomplete:
+        rows.append(("incomplete", incomplete))
+    for name, value in rows:
         ET.SubElement(props, "property", name=name, value=one_line(value))
 
 
 def _testcase(suite: ET.Element, case: CaseResult, run: RunResult, spec: Spec) -> str:
-    """Add one case; return the JUnit counter it adds to: "failures", "skipped" or "passed"."""
+    """Add one case; return the JUnit counter it adds to: "failures", "errors", "skipped" or "passed"."""
     element = ET.SubElement(suite, "testcase", classname=clean(case.api), name=clean(case.id))
     element.set("time", f"{case.duration:.3f}")
     kind = "passed"
@@ -77,6 +83,10 @@ def _testcase(suite: ET.Element, case: CaseResult, run: RunResult, spec: Spec) -
             element, "failure", message=_failure_message(case), type=case.verdict.label
         )
         failure.text = _case_text(case, spec)
+    elif is_error(case):
+        kind = "errors"
+        error = ET.SubElement(element, "error", message=_failure_message(case), type=case.verdict.label)
+        error.text = _case_text(case, spec)
     elif case.not_run or case.verdict is Verdict.UNIMPLEMENTED:
         kind = "skipped"
         ET.SubElement(element, "skipped", message=one_line(case.not_run or case.detail))

@@ -7,17 +7,23 @@ sized to what they hold, so no frame can break out into Markdown or HTML.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
-from ..results import CaseResult, CheckResult, RunResult
+from ..results import CaseResult, CheckResult, RunResult, Verdict
 from ..spec import Spec
 from .common import (
     COLUMNS,
+    ERROR_NOTE,
+    NOT_RUN_NOTE,
     by_api,
     check_diff,
     clean,
     count_rows,
     discrepancies,
+    expectation_note,
     frame_log,
+    incomplete_line,
+    is_error,
     needs_attention,
     one_line,
     outcome,
@@ -29,10 +35,13 @@ from .common import (
 _SPECIAL = re.compile(r"([\\`*_\[\]<>|#&!])")
 
 
-def render(run: RunResult, spec: Spec) -> str:
+def render(run: RunResult, spec: Spec, *, incomplete: str | None = None,
+           expectations: Mapping[str, Verdict] | None = None) -> str:
     """The whole report: header, summary table, every non-PASS case, the PASS ids."""
     lines = ["# LCM conformance report", "", *_header(run)]
-    lines += ["", "## Summary", "", *_table(run, spec)]
+    if note := incomplete_line(incomplete, run):
+        lines += ["", f"**{text(note)}**"]
+    lines += ["", "## Summary", "", *_table(run, spec), "", text(NOT_RUN_NOTE)]
     if run.expectation_diffs:
         lines += ["", "## Expectations", "", *(f"- {text(d)}" for d in run.expectation_diffs)]
     groups = by_api(run, spec)
@@ -44,7 +53,7 @@ def render(run: RunResult, spec: Spec) -> str:
         if cases:
             lines += ["", f"### {text(api)}"]
             for case in cases:
-                lines += ["", *_case(case, spec)]
+                lines += ["", *_case(case, spec, expectation_note(case, expectations))]
     passed = [c.id for _, cases in groups for c in cases if not needs_attention(c)]
     lines += ["", "## PASS", "", ", ".join(code(i) for i in passed) or "None."]
     return "\n".join(lines) + "\n"
@@ -99,7 +108,7 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def _case(case: CaseResult, spec: Spec) -> list[str]:
+def _case(case: CaseResult, spec: Spec, expected: str | None = None) -> list[str]:
     lines = [
         f"#### {code(case.id)} {text(case.title)}",
         "",
@@ -108,10 +117,16 @@ def _case(case: CaseResult, spec: Spec) -> list[str]:
         f"- Doc: {text(case.doc)} ({text(case.basis)})",
         f"- Detail: {text(case.detail)}",
     ]
+    if is_error(case):
+        lines.append(f"- Error: {text('the suite could not judge this case: ' + ERROR_NOTE)}")
+    if expected:
+        lines.append(f"- Expected: {text(expected)}")
     if case.not_run:
         lines.append(f"- Not run: {text(case.not_run)}")
     for ident, title in discrepancies(case, spec):
         lines.append(f"- Discrepancy {code(ident)}: {text(title)}")
+    if is_error(case) and "\n" in case.detail.strip():
+        lines += ["", "What went wrong:", "", *fence(case.detail, "text")]
     if case.checks:
         lines += ["", "Checks:", ""]
         for check in case.checks:

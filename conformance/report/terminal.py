@@ -8,23 +8,34 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Sequence, TextIO
+from collections.abc import Sequence
+from typing import TextIO
 
 from ..results import CaseResult, RunResult, Verdict
 from ..spec import Spec, load_spec
 from .common import (
     COLUMNS,
+    ERROR_NOTE,
+    NOT_RUN_NOTE,
     by_api,
     clean,
     count_rows,
     deciding_checks,
     fails_run,
+    incomplete_line,
+    is_error,
     one_line,
     outcome,
+    outcome_key,
     reproduce_commands,
     status,
     status_key,
 )
+
+FRAME_CHARS = 2000
+"""A frame to replay longer than this is cut in the terminal (the reports hold it whole)."""
+ERROR_LINES = 40
+"""Lines of an ERROR's detail (the exception) printed; the reports hold it whole."""
 
 _CHARS = {
     Verdict.PASS.value: ".",
@@ -32,6 +43,7 @@ _CHARS = {
     Verdict.INFORMATIONAL.value: "I",
     Verdict.UNIMPLEMENTED.value: "U",
     Verdict.FAIL.value: "F",
+    Verdict.ERROR.value: "E",
     "not_run": "s",
 }
 _SGR = {
@@ -40,6 +52,7 @@ _SGR = {
     Verdict.INFORMATIONAL.value: "36",
     Verdict.UNIMPLEMENTED.value: "2",
     Verdict.FAIL.value: "1;31",
+    Verdict.ERROR.value: "1;35",
     "not_run": "35",
 }
 
@@ -73,17 +86,25 @@ def print_progress(
     print(line, file=stream, flush=True)
 
 
-def render_summary(run: RunResult, spec: Spec, *, colour: bool = False) -> str:
-    """The closing summary: counts per API and verdict, the run's facts, then each failing case."""
+def render_summary(
+    run: RunResult, spec: Spec, *, colour: bool = False, incomplete: str | None = None
+) -> str:
+    """The closing summary: counts per API and verdict, the run's facts, then each failing
+    case (with the commands and the frames that reproduce it) and each case the suite
+    could not judge (with what went wrong)."""
     lines = _table(run, spec, colour)
     lines += [
+        NOT_RUN_NOTE,
         "",
-        f"run time {run.duration:.1f} s | dialect {clean(run.dialect)} | "
-        f"target {clean(run.target)} | strict {'yes' if run.strict else 'no'}",
+        (f"run time {run.duration:.1f} s | dialect {clean(run.dialect)} | "
+         f"target {clean(run.target)} | strict {'yes' if run.strict else 'no'}"),
     ]
+    if note := incomplete_line(incomplete, run):
+        lines.append(_paint(note, "error", colour))
     lines += [f"expectation: {one_line(d)}" for d in run.expectation_diffs]
-    lines.append(_paint(outcome(run), "fail" if run.failed() else "pass", colour))
-    failing = [c for _, cases in by_api(run, spec) for c in cases if fails_run(c, run)]
+    lines.append(_paint(outcome(run), outcome_key(run), colour))
+    ordered = [c for _, cases in by_api(run, spec) for c in cases]
+    failing = [c for c in ordered if fails_run(c, run)]
     if failing:
         lines += ["", "Failing cases:"]
     for case in failing:
@@ -93,16 +114,42 @@ def render_summary(run: RunResult, spec: Spec, *, colour: bool = False) -> str:
             f"  {verdict} {clean(case.id)}: {one_line(case.title)}",
             f"    {one_line(checks[0].message() if checks else case.detail)}",
             *(f"    {label}: {command}" for label, command in reproduce_commands(case)),
+            *_frames_to_send(case),
         ]
+    errors = [c for c in ordered if is_error(c)]
+    if errors:
+        lines += ["", f"Cases the suite could not judge ({ERROR_NOTE}):"]
+    for case in errors:
+        verdict = _paint(status(case), status_key(case), colour)
+        detail = clean(case.detail).splitlines() or [""]
+        if len(detail) > ERROR_LINES:
+            detail = [*detail[:ERROR_LINES], f"... ({len(detail) - ERROR_LINES} more lines in the reports)"]
+        lines += [f"  {verdict} {clean(case.id)}: {one_line(case.title)}", *(f"    {line}" for line in detail)]
+        lines += [f"    [{c.verdict.label}] {one_line(c.message())}" for c in deciding_checks(case)]
+        lines += [f"    {label}: {command}" for label, command in reproduce_commands(case)]
     return "\n".join(lines) + "\n"
 
 
+def _frames_to_send(case: CaseResult) -> list[str]:
+    """The frames that replay the case, one per line, each cut at FRAME_CHARS."""
+    frames = [str(f) for f in (case.reproduce or {}).get("frames", [])]
+    if not frames:
+        return []
+    out = ["    frames to send:"]
+    for frame in frames:
+        shown = clean(frame).replace("\n", "\\n")
+        if len(shown) > FRAME_CHARS:
+            shown = f"{shown[:FRAME_CHARS]}... ({len(frame)} characters; results.json has it whole)"
+        out.append(f"      {shown}")
+    return out
+
+
 def print_summary(
-    run: RunResult, stream: TextIO | None = None, *, spec: Spec | None = None
+    run: RunResult, stream: TextIO | None = None, *, spec: Spec | None = None, incomplete: str | None = None
 ) -> None:
     """Print the closing summary, coloured when the stream is a terminal."""
     stream = stream or sys.stdout
-    stream.write(render_summary(run, spec or load_spec(), colour=use_colour(stream)))
+    stream.write(render_summary(run, spec or load_spec(), colour=use_colour(stream), incomplete=incomplete))
     stream.flush()
 
 
