@@ -338,7 +338,10 @@ def mdc(st: State, c: Choices, args: Json, req: Json) -> Json:
     ):
         raise Problem("refused", "PhoneNumber cannot be dialled")
     names = ("Subtopic", "Topic", "Channel") if c.mdc_echo_case == "title" else ("subtopic", "topic", "channel")
-    data = dict(req["data"]) if c.mdc_echo_extra else {"PhoneNumber": req["data"]["PhoneNumber"]}
+    asked: Json = req["data"]  # echoed with the request's spelling, the number as read
+    data = {k: phone if k.lower() == "phonenumber" else v for k, v in asked.items() if v is not None}
+    if not c.mdc_echo_extra:
+        data = {k: v for k, v in data.items() if k.lower() == "phonenumber"}
     echo: Json = {
         names[0]: req.get("subtopic"),
         names[1]: req.get("topic", "Webservice"),
@@ -646,11 +649,11 @@ def parse_choice(text: str) -> tuple[str, Any]:
 async def _main(args: argparse.Namespace) -> None:
     choices = Choices(**dict(args.choice))
     async with ForeignTarget(choices, contacts=args.contacts, port=args.port) as url:
-        print(f"listening {url}", flush=True)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
+        print(f"listening {url}", flush=True)
         await stop.wait()
 
 
