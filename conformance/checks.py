@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from .messages import items, lookup, member, to_table_type
-from .protocol import Exchange
+from .protocol import Exchange, Status
 from .results import CheckResult, Verdict
 from .spec import Api, Spec
 from .validation import judge
@@ -68,13 +68,20 @@ def _show(value: Any, limit: int = 300) -> str:
 
 
 def _arrived(ctx: StepContext) -> str:
-    """What came back, in words: no reply (and why), or a frame that is no JSON message."""
+    """What came back, in words: no reply (and why, with the first other frame), or a frame
+    that is no JSON message."""
     ex = ctx.exchange
     if not ex.answered:
-        return ex.reason
-    response = ex.response
-    problem = getattr(response, "problem", None)
-    text = getattr(response, "text", "")
+        other = ex.unmatched[0] if ex.unmatched else None
+        return ex.reason + (f"; the first: {_frame(other)}" if other is not None else "")
+    return _frame(ex.response)
+
+
+def _frame(event: Any) -> str:
+    problem = getattr(event, "problem", None)
+    text = getattr(event, "text", "")
+    if problem is None:
+        return _show(text)
     return f"a frame that is not a JSON message ({problem}): {_show(text)}"
 
 
@@ -165,7 +172,14 @@ def not_success(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     reqs = params.get("requirements", [ctx.api.envelope_id("request", "data")])
     doc = params.get("doc", _page(ctx, "Data Parameters table"))
     if not isinstance(ctx.exchange.message, dict):
-        return ctx.result("not_success", False, reqs, doc, "a reply refusing the request", _arrived(ctx))
+        # Silence is no success (no page says such a request is answered); a close or a
+        # frame that is no message is: the channel must go on serving.
+        silent = ctx.exchange.refusal and ctx.exchange.status is Status.TIMEOUT
+        return ctx.result(
+            "not_success", False, reqs, doc, "a reply refusing the request", _arrived(ctx),
+            verdict=Verdict.INFORMATIONAL if silent else None,
+            basis="inferred" if silent else None,
+        )
     ok = not _served(ctx)
     served = "a success reply: " if _flagged(ctx.api) else "the documented answer, as to a valid request: "
     return ctx.result(
@@ -269,14 +283,19 @@ def disjoint(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     )
 
 
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict):
-        return [s for v in value.values() for s in _strings(v)]
-    if isinstance(value, list):
-        return [s for v in value for s in _strings(v)]
-    return []
+def strings(value: Any) -> list[str]:
+    """Every string in a nested value, however deep (iteratively: a reply may nest 10⁵ deep)."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, dict):
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return found
 
 
 def error_case(ctx: StepContext, error_id: str) -> CheckResult:
@@ -287,7 +306,7 @@ def error_case(ctx: StepContext, error_id: str) -> CheckResult:
     if not isinstance(reply, dict):
         return ctx.result("error_case", False, [error.id], doc, f"a {error.type} reply", _arrived(ctx))
     refused = not any(f is True for f in _successes(ctx.message))
-    has_text = any(error.message in s for s in _strings(reply))
+    has_text = any(error.message in s for s in strings(reply))
     problems = ([] if refused else ["it reports success"]) + ([] if has_text else [f"no {error.message!r} in it"])
     return ctx.result(
         "error_case", not problems, [error.id], doc,

@@ -10,15 +10,18 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
+import re
 import shlex
 import time
+import traceback
 from typing import Any, Callable
 
+from .breaker import Breaker
 from .cases import Case, Step, fill
-from .checks import StepContext, run_check
+from .checks import StepContext, run_check, strings
 from .messages import build_request, items, lookup
 from .profile import Profile
-from .protocol import Exchange, FrameLog, Status, expected_reply
+from .protocol import Exchange, FrameLog, Status, expected_reply, parse_frame
 from .results import CaseResult, CheckResult, Frame, Verdict, worst
 from .spec import Api, Spec
 from .transport import Connection, ExchangeFailed, TargetUnreachable, TransportError
@@ -28,6 +31,12 @@ WRONG_TYPE_FOR_CONTAINER = "not-a-container"
 OVERSIZED_BYTES = 256 * 1024
 ANONYMOUS = 0
 """The ``agent`` of a step sent on a connection opened without the profile's credentials."""
+REFUSAL_WAIT = 1.0
+"""Seconds to wait for the reply to a request the tables forbid, where no page documents
+one: a target that drops such requests costs this much, not the whole response timeout."""
+WITHDRAWN_WORDS = re.compile(r"unknown|unsupported|not supported|not offered|not available|no longer|withdrawn"
+                             r"|not implemented|deprecated", re.IGNORECASE)
+"""How a refusal says an API is not offered (our inference: the pages give no such text)."""
 
 
 class NotRun(Exception):
@@ -90,13 +99,15 @@ def build_frame(spec: Spec, step: Step) -> tuple[str, Api | None, dict[str, Any]
 class CaseRunner:
     """Runs cases against one target described by a profile."""
 
-    def __init__(self, spec: Spec, profile: Profile, *, target_label: str | None = None) -> None:
+    def __init__(self, spec: Spec, profile: Profile, *, target_label: str | None = None,
+                 breaker: Breaker | None = None) -> None:
         self.spec = spec
         self.profile = profile
         self.target = target_label or profile.url
         self.base_variables = run_variables(profile)
         self.withdrawn: dict[str, str] = {}
         """APIs found not offered during the run: later cases skip them without waiting."""
+        self.breaker = breaker or Breaker()
 
     def _offered(self, api: Api) -> str | None:
         """Why the target is not expected to offer an API, or None if it is."""
@@ -111,23 +122,29 @@ class CaseRunner:
                 raise NotRun(f"the target profile gives no {need} fixture")
 
     async def run(self, case: Case) -> CaseResult:
-        """Run one case; never raises for anything the target does."""
+        """Run one case; never raises: whatever happens ends in a verdict.
+
+        A FAIL check once recorded always decides the verdict; else an exception of ours
+        makes it ERROR; else a precondition the target could not meet makes it NOT RUN
+        (INFORMATIONAL) or UNIMPLEMENTED; a case whose checks never ran is NOT RUN.
+        """
         started = time.perf_counter()
-        checks: list[CheckResult] = []
-        frames: list[Frame] = []
-        sent: list[str] = []
-        connections: dict[int, Connection] = {}
+        run = _CaseRun(started)
         result = CaseResult(case.id, case.title, case.api, case.requirements, case.doc, case.basis,
                             Verdict.PASS, "")
+        connections: dict[int, Connection] = {}
         try:
             self._preconditions(case)
             variables = {**self.base_variables, "row": case.row}
             for number, raw_step in enumerate(case.steps, 1):
-                step = _filled(raw_step, variables)
+                if self.breaker.stopped:
+                    raise NotRun(self.breaker.stopped)
+                run.step = number
+                step = _filled(raw_step, variables, number)
                 conn = connections.get(step.agent)
                 if conn is None:
                     conn = connections[step.agent] = self._connection(step.agent)
-                await self._step(case, number, step, conn, variables, checks, frames, sent, started)
+                await self._step(case, number, step, conn, variables, run)
         except NotRun as why:
             result.not_run = str(why)
             result.verdict = Verdict.INFORMATIONAL
@@ -135,20 +152,26 @@ class CaseRunner:
             result.not_run = str(why)
             result.verdict = Verdict.UNIMPLEMENTED
         except TransportError as exc:
-            checks.append(CheckResult("target reachable", Verdict.FAIL, case.requirements, "documented",
-                                      case.doc, "the target to accept a connection", str(exc)))
+            run.checks.append(CheckResult("target reachable", Verdict.FAIL, case.requirements, "documented",
+                                          case.doc, "the target to accept a connection", str(exc)))
+        except Exception as exc:  # noqa: BLE001 -- a bug of ours, or a reply no path expected: ERROR, not a crash
+            run.checks.append(_suite_error(case, run.step, exc))
         finally:
             for conn in connections.values():
-                await conn.close()
+                try:
+                    await conn.close()
+                except Exception:  # noqa: BLE001,S110 -- best effort; no verdict depends on it
+                    pass
         redact = self.profile.redactor()
-        result.checks = [_redacted(c, redact) for c in checks] if redact else checks
-        result.frames = frames
+        result.checks = [_redacted(c, redact) for c in run.checks] if redact else run.checks
+        result.frames = run.frames
         result.duration = time.perf_counter() - started
-        if result.not_run is None:
-            result.verdict = worst(c.verdict for c in checks)
-        result.detail = _detail(result)
-        if result.verdict is Verdict.FAIL:
-            result.reproduce = self._reproduce(case, [redact(t) for t in sent] if redact else sent)
+        result.verdict = _verdict(result)
+        if result.verdict is not Verdict.INFORMATIONAL and result.verdict is not Verdict.UNIMPLEMENTED:
+            result.not_run = None
+        result.detail = _detail(result, run.strays)
+        if result.verdict in (Verdict.FAIL, Verdict.ERROR):
+            result.reproduce = self._reproduce(case, [redact(t) for t in run.sent] if redact else run.sent)
         return result
 
     def _connection(self, agent: int) -> Connection:
@@ -160,32 +183,43 @@ class CaseRunner:
         )
 
     async def _step(self, case: Case, number: int, step: Step, conn: Connection, variables: dict[str, Any],
-                    checks: list[CheckResult], frames: list[Frame], sent: list[str], t0: float) -> None:
+                    run: _CaseRun) -> None:
         text, api, message = build_frame(self.spec, step)
         if api is not None and (why := self._offered(api)):
             raise Unimplemented(why)
-        subtopic, callid = (None, None)
-        if api is not None and step.expect == "response":
-            subtopic, callid = expected_reply(api, message, self.spec)
-        base = time.perf_counter() - t0
+        refusal = step.expect == "reply"
+        subtopic, callid = reply_key(self.spec, text, api, message)
+        wait = None if not refusal or _documented_reply(step) else min(REFUSAL_WAIT, self.profile.timeouts.response)
+        connects = conn.connects
+        base = time.perf_counter() - run.t0
         try:
-            exchange = await conn.exchange(text, subtopic, callid)
+            exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal)
         except ExchangeFailed as failed:
             exchange = failed.exchange
         except TargetUnreachable as refused:
             if step.agent != ANONYMOUS:
                 raise
             exchange = _refused(text, subtopic, callid, refused.reason)
-        sent.append(text)
-        frames.extend(Frame(f.direction, round(base + f.at, 4), f.text) for f in exchange.log.frames)
-        if api is not None and self._withdrawn(api, step, exchange):
+        run.sent.append(text)
+        run.strays += exchange.unmatched_count if exchange.answered else 0
+        run.frames.extend(Frame(f.direction, round(base + f.at, 4), f.text) for f in exchange.log.frames)
+        if not refusal:
+            self.breaker.heard(exchange.answered, exchange.reason)
+        if api is not None and not refusal and withdrawal(api, exchange, self.profile):
             self.withdrawn[api.name] = (f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) "
-                                        f"got no {api.response_subtopic} reply: {exchange.reason}")
+                                        f"was refused as not offered: {_show_reply(exchange)}")
             raise Unimplemented(self.withdrawn[api.name])
         ctx = StepContext(self.spec, api or self.spec.api(case.api), message, exchange, case.basis)
+        previous = run.last.get(step.agent)
+        if previous is not None and conn.connects > connects:
+            run.checks.append(_numbered(_kept_open(ctx, after_refusal=previous), number))
+        if exchange.answered:
+            run.last[step.agent] = refusal
+        else:  # a request left unanswered desynchronises the connection: we reconnect, not the target
+            run.last.pop(step.agent, None)
         for entry in step.checks:
             result = run_check(ctx, entry)
-            checks.append(_numbered(result, number))
+            run.checks.append(_numbered(result, number))
         reply = exchange.message.get("message") if isinstance(exchange.message, dict) else None
         for name, path in step.capture.items():
             variables[name] = items(lookup(reply, path))
@@ -194,19 +228,6 @@ class CaseRunner:
                 raise NotRun(f"step {number}: the target handed the test agent no contact "
                              f"({name} is empty), so the rest of the case cannot run")
 
-    def _withdrawn(self, api: Api, step: Step, exchange: Exchange) -> bool:
-        """Whether a missing reply says the target no longer offers a version-gated API.
-
-        Only a valid request (one that expects the API's response) can tell, and only when
-        the profile does not say which Campaign Manager version the target runs: a declared
-        version that still offers the API makes a missing reply a failure, not a withdrawal.
-        """
-        return (
-            api.max_cm_version is not None
-            and step.expect == "response"
-            and self.profile.campaign_manager_version is None
-            and not _answered_by(exchange, api)
-        )
 
     def _reproduce(self, case: Case, sent: list[str]) -> dict[str, Any]:
         return {
@@ -216,10 +237,41 @@ class CaseRunner:
         }
 
 
+def reply_key(spec: Spec, text: str, api: Api | None, message: Any) -> tuple[str | None, str | None]:
+    """The response subtopic and echoed call id that mark the reply to a frame, if any.
+
+    A raw frame that still parses as a request of a documented API is answered as one.
+    """
+    if api is None:
+        event = parse_frame(text, ())
+        obj = getattr(event, "obj", None)
+        api = spec.apis.get(obj.get("subtopic")) if obj is not None and isinstance(obj.get("subtopic"), str) else None
+        message = obj
+    if api is None:
+        return None, None
+    return expected_reply(api, message, spec)
+
+
 def _refused(text: str, subtopic: str | None, callid: str | None, reason: str) -> Exchange:
     """The exchange of a request never sent: the opening handshake was refused."""
     return Exchange(Status.CLOSED, text, subtopic, callid, None, (), 0, 0, 0.0, 0.0, FrameLog(0.0),
                     f"handshake refused: {reason}")
+
+
+def withdrawal(api: Api, exchange: Exchange, profile: Profile) -> bool:
+    """Whether a valid request's exchange says in words that the target no longer offers a
+    version-gated API.
+
+    Only when the profile does not say which Campaign Manager version the target runs, and
+    only by an explicit refusal that names the subtopic as unknown or unsupported: silence,
+    a close or a crash is a failure, not a withdrawal.
+    """
+    return (
+        api.max_cm_version is not None
+        and profile.campaign_manager_version is None
+        and not _answered_by(exchange, api)
+        and any(_names_withdrawal(event, api) for event in (exchange.response, *exchange.unmatched))
+    )
 
 
 def _answered_by(exchange: Exchange, api: Api) -> bool:
@@ -227,7 +279,96 @@ def _answered_by(exchange: Exchange, api: Api) -> bool:
     return isinstance(reply, dict) and reply.get("subtopic") == api.response_subtopic
 
 
-def _filled(step: Step, variables: dict[str, Any]) -> Step:
+def _names_withdrawal(event: Any, api: Api) -> bool:
+    """A message that names the API's subtopic as unknown or unsupported."""
+    obj = getattr(event, "obj", None)
+    texts = strings(obj) if isinstance(obj, dict) else []
+    return any(api.name in t and WITHDRAWN_WORDS.search(t) for t in texts)
+
+
+def _show_reply(exchange: Exchange) -> str:
+    event = next((e for e in (exchange.response, *exchange.unmatched) if getattr(e, "obj", None)), None)
+    text = getattr(event, "text", exchange.reason)
+    return text if len(text) <= 300 else text[:299] + "…"
+
+
+def _documented_reply(step: Step) -> bool:
+    """Whether the step's checks say a page documents a reply to this refused request."""
+    return any(isinstance(c, dict) and "answered" in c and (c["answered"] or {}).get("basis") == "documented"
+               for c in step.checks)
+
+
+def _kept_open(ctx: StepContext, *, after_refusal: bool) -> CheckResult:
+    """The channel outlives a request: the next request on it must still be served.
+
+    After a valid request this is documented (every page has the agent application send
+    request after request on its channel); after a frame the tables forbid the pages say
+    nothing, so closing then is recorded, never judged.
+    """
+    if after_refusal:
+        doc, basis = "inferred: the pages say nothing of what follows a request they forbid", "inferred"
+    else:
+        doc, basis = (f"{ctx.api.title}: Request and Response Parameters tables (each request and its "
+                      "reply travel on the agent's channel; a reply does not end it)"), "documented"
+    return ctx.result(
+        "connection kept open", False, [ctx.api.envelope_id("request", "channel")], doc,
+        "the connection the previous request used to serve this one",
+        "the target had closed it after its previous reply; this request needed a new connection",
+        basis=basis,
+    )
+
+
+def _suite_error(case: Case, step: int, exc: BaseException) -> CheckResult:
+    """An ERROR check: the exception and where it was raised, for a bug report."""
+    where = traceback.extract_tb(exc.__traceback__)[-3:]
+    trace = " <- ".join(f"{f.name} ({f.filename.rsplit('/', 1)[-1]}:{f.lineno})" for f in reversed(where))
+    return CheckResult(
+        f"step {step} suite error", Verdict.ERROR, case.requirements, case.basis, case.doc,
+        "the suite to judge this step", f"{type(exc).__name__}: {exc} [{trace}]",
+    )
+
+
+def _verdict(result: CaseResult) -> Verdict:
+    """A FAIL check always decides; then ERROR; then not run or unimplemented; then the checks."""
+    verdicts = [c.verdict for c in result.checks]
+    if Verdict.FAIL in verdicts:
+        return Verdict.FAIL
+    if Verdict.ERROR in verdicts:
+        return Verdict.ERROR
+    if result.not_run is not None:
+        return result.verdict
+    if not verdicts:
+        result.not_run = "no check ran"
+        return Verdict.INFORMATIONAL
+    return worst(verdicts)
+
+
+@dataclasses.dataclass
+class _CaseRun:
+    """What one case has gathered so far: checks, frames, frames sent, the step under way."""
+
+    t0: float
+    checks: list[CheckResult] = dataclasses.field(default_factory=list)
+    frames: list[Frame] = dataclasses.field(default_factory=list)
+    sent: list[str] = dataclasses.field(default_factory=list)
+    step: int = 0
+    strays: int = 0
+    """Frames received that answered nothing (greetings, broadcasts, second copies)."""
+    last: dict[int, bool] = dataclasses.field(default_factory=dict)
+    """Per agent connection: whether its previous request was one the tables forbid."""
+
+
+def _filled(step: Step, variables: dict[str, Any], number: int) -> Step:
+    """The step with its ``${…}`` filled; a value an earlier reply did not give makes the
+    case not run (the reply's own checks judged whether it broke a documented rule)."""
+    try:
+        return _fill_step(step, variables)
+    except KeyError as missing:
+        raise NotRun(f"step {number} needs {missing.args[0]}, which the target's earlier replies "
+                     "did not give") from None
+
+
+def _fill_step(step: Step, variables: dict[str, Any]) -> Step:
     return Step(
         send=fill(copy.deepcopy(step.send), variables) if step.send else None,
         frame=fill(copy.deepcopy(step.frame), variables) if step.frame is not None else None,
@@ -250,10 +391,11 @@ def _numbered(result: CheckResult, number: int) -> CheckResult:
                        result.doc, result.expected, result.actual, result.discrepancies)
 
 
-def _detail(result: CaseResult) -> str:
+def _detail(result: CaseResult, strays: int = 0) -> str:
+    also = f" ({strays} other frame(s) received that answered no request: recorded, not judged)" if strays else ""
     if result.not_run:
-        return f"not run: {result.not_run}"
+        return f"not run: {result.not_run}{also}"
     bad = [c for c in result.checks if c.verdict is result.verdict and c.verdict is not Verdict.PASS]
     if bad:
-        return bad[0].message()
-    return f"all {len(result.checks)} checks passed"
+        return bad[0].message() + also
+    return f"all {len(result.checks)} checks passed{also}"

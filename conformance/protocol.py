@@ -239,6 +239,19 @@ def _default_response_keys() -> tuple[str, ...]:
     return response_keys(load_spec())
 
 
+@cache
+def _default_response_subtopics() -> frozenset[str]:
+    return response_subtopics(load_spec())
+
+
+def response_subtopics(spec: Spec | None = None) -> frozenset[str]:
+    """Every subtopic a page documents for a response: a frame on another one answers no
+    valid request, though it may refuse an invalid one."""
+    if spec is None:
+        return _default_response_subtopics()
+    return frozenset(a.response_subtopic for a in spec.apis.values())
+
+
 def parse_frame(frame: str | bytes, required: tuple[str, ...] | None = None) -> Event:
     """Classify one received frame; any input gives an event, none raises.
 
@@ -400,6 +413,10 @@ class Exchange:
     elapsed: float
     log: FrameLog
     reason: str
+    early: int = 0
+    """Frames read before the request went out (greetings, second copies): never the answer."""
+    refusal: bool = False
+    """The request was one the tables forbid: a refusal of any shape, or none, may answer it."""
 
     @property
     def answered(self) -> bool:
@@ -428,10 +445,13 @@ class Correlator:
     :class:`Exchange`; the caller owns the clock and calls :meth:`expire` at
     :attr:`deadline` and :meth:`closed` if the connection drops. The answer is the first
     frame whose ``subtopic`` is the expected one and whose echoed ``callid`` (if any) is the
-    expected one; with ``expect_subtopic=None`` the first frame of any kind is the answer
-    (for replies whose shape the docs leave open). Other frames are kept as unmatched, up
-    to ``keep``, and counted; after ``max_frames`` frames without an answer the exchange
-    ends as FLOODED.
+    expected one. For a request the tables forbid (``refusal=True``) a JSON object on a
+    subtopic no page documents as a response (``known``) is its answer too: the docs leave
+    the shape of a refusal open. With ``expect_subtopic=None`` (a frame that is no request
+    of any API) only such a frame answers. Frames the caller read before sending (a
+    greeting, a second copy of an earlier answer) are noted with :meth:`early`. Other frames
+    are kept as unmatched, up to ``keep``, and counted; after ``max_frames`` frames without
+    an answer the exchange ends as FLOODED.
 
     After a TIMEOUT or FLOODED exchange a late answer may still come and be taken for the
     next request's, so the correlator refuses to send until :meth:`reset` (call it after
@@ -446,6 +466,7 @@ class Correlator:
         max_frames: int = 1000,
         redact: Redactor = NO_REDACTION,
         required: tuple[str, ...] | None = None,
+        known: frozenset[str] | None = None,
     ) -> None:
         if keep < 1 or max_frames < 1:
             raise ValueError("keep and max_frames must be at least 1")
@@ -453,6 +474,7 @@ class Correlator:
         self.max_frames = max_frames
         self.redact = redact
         self.required = response_keys() if required is None else required
+        self.known = response_subtopics() if known is None else known
         self._state = _State.IDLE
         self.deadline: float | None = None
 
@@ -479,8 +501,13 @@ class Correlator:
         *,
         now: float,
         timeout: float,
+        refusal: bool = False,
     ) -> str:
-        """Start an exchange; returns the text frame to put on the wire."""
+        """Start an exchange; returns the text frame to put on the wire.
+
+        ``refusal``: the request is one the tables forbid, so a frame on an undocumented
+        subtopic may be its refusal.
+        """
         if self._state is not _State.IDLE:
             raise ProtocolStateError(
                 "an exchange is in flight"
@@ -492,6 +519,8 @@ class Correlator:
         self._request = text
         self._subtopic = expect_subtopic
         self._callid = expect_callid
+        self._refusal = refusal or expect_subtopic is None
+        self._early = 0
         self._t0 = now
         self.deadline = now + timeout
         self._unmatched: list[Event] = []
@@ -500,6 +529,13 @@ class Correlator:
         self._log = FrameLog(now, limit=self.keep + 1, redact=self.redact)
         self._log.record("sent", text, now)
         return text
+
+    def early(self, frame: str | bytes, now: float) -> None:
+        """Note a frame that had arrived before the request was sent: never its answer."""
+        self._require_awaiting()
+        self._early += 1
+        self._unmatched_count += 1
+        self._log.record("received", frame, now)
 
     def receive(self, frame: str | bytes, now: float) -> Exchange | None:
         """Consume one received frame; returns the finished exchange, or None to keep reading."""
@@ -531,10 +567,13 @@ class Correlator:
         return self._finish(Status.CLOSED, now, None, reason)
 
     def _matches(self, event: Event) -> bool:
-        if self._subtopic is None:
-            return True
         obj = getattr(event, "obj", None)
-        if obj is None or obj.get(SUBTOPIC) != self._subtopic:
+        if obj is None:
+            return False
+        subtopic = obj.get(SUBTOPIC)
+        if self._refusal and not (isinstance(subtopic, str) and subtopic in self.known):
+            return True
+        if self._subtopic is None or subtopic != self._subtopic:
             return False
         if self._callid is None:
             return True
@@ -546,16 +585,22 @@ class Correlator:
 
     def _wanted(self) -> str:
         if self._subtopic is None:
-            return "reply"
+            return "reply on an undocumented subtopic"
         callid = f" for callid {self._callid!r}" if self._callid is not None else ""
         return f"{self._subtopic!r} reply{callid}"
 
     def _others(self) -> str:
         n = self._unmatched_count
-        return f"; {n} other frame(s) received" if n else ""
+        if not n:
+            return ""
+        early = f", {self._early} of them before the request" if self._early else ""
+        return f"; {n} other frame(s) received{early}"
 
     def _finish(self, status: Status, now: float, response: Event | None, reason: str) -> Exchange:
-        self._state = _State.IDLE if status is Status.ANSWERED else _State.DESYNC
+        # A refused request may go unanswered (the docs give no reply to it), so silence
+        # leaves the connection usable; any other missing answer may still come late.
+        quiet = status is Status.TIMEOUT and self._refusal
+        self._state = _State.IDLE if status is Status.ANSWERED or quiet else _State.DESYNC
         self.deadline = None
         return Exchange(
             status=status,
@@ -566,6 +611,8 @@ class Correlator:
             unmatched=tuple(self._unmatched),
             unmatched_count=self._unmatched_count,
             received=self._received,
+            early=self._early,
+            refusal=self._refusal,
             started=self._t0,
             elapsed=now - self._t0,
             log=self._log,

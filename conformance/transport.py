@@ -62,6 +62,9 @@ class TargetFlooded(ExchangeFailed):
     """The target sent more frames than one exchange may read without answering."""
 
 
+_EARLY_LIMIT = 1000
+"""At most this many waiting frames are read before a request (a flood is cut there)."""
+
 _CLOSE_TIMEOUT = 2.0
 """At most this long for a closing handshake: the verdicts never depend on it."""
 
@@ -70,6 +73,18 @@ _FAILURES: dict[Status, type[ExchangeFailed]] = {
     Status.CLOSED: ConnectionClosed,
     Status.FLOODED: TargetFlooded,
 }
+
+
+async def _pending(ws: ClientConnection) -> list[str | bytes]:
+    """The frames already received and not read yet, without waiting for more."""
+    frames: list[str | bytes] = []
+    while len(frames) < _EARLY_LIMIT:
+        try:
+            async with asyncio.timeout(0):  # a frame already queued is returned without suspending
+                frames.append(await ws.recv())
+        except (TimeoutError, _WsClosed):
+            break
+    return frames
 
 
 def _is_loopback(host: str | None) -> bool:
@@ -207,10 +222,14 @@ class Connection:
         expect_callid: str | None = None,
         *,
         timeout: float | None = None,
+        refusal: bool = False,
     ) -> Exchange:
         """Send one request and return the answered :class:`Exchange`.
 
-        ``expect_subtopic=None`` takes the first frame of any kind as the answer. Raises
+        Frames already waiting when the request goes out (a greeting, a second copy of an
+        earlier answer) are recorded with the exchange, never taken as its answer.
+        ``refusal`` marks a request the tables forbid; with it, or with
+        ``expect_subtopic=None``, a frame on an undocumented subtopic answers too. Raises
         :class:`ResponseTimeout`, :class:`ConnectionClosed` or :class:`TargetFlooded`
         (each carrying the unanswered exchange), or :class:`TargetUnreachable`.
         """
@@ -218,8 +237,11 @@ class Connection:
             await self.connect()
         ws, core = self._ws, self._core
         clock = asyncio.get_running_loop().time
+        waiting = await _pending(ws)
         text = core.send(request, expect_subtopic, expect_callid, now=clock(),
-                         timeout=self.response_timeout if timeout is None else timeout)
+                         timeout=self.response_timeout if timeout is None else timeout, refusal=refusal)
+        for frame in waiting:
+            core.early(frame, clock())
         try:
             # The deadline covers send too: a target that stops reading blocks it.
             async with asyncio.timeout_at(core.deadline):

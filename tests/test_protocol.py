@@ -187,10 +187,30 @@ def test_answer_missing_envelope_keys_still_matches_by_subtopic():
     assert ex.answered and isinstance(ex.response, MissingKeys)
 
 
-def test_no_expected_subtopic_takes_the_first_frame_whatever_it_is():
+def test_no_expected_subtopic_takes_only_a_message_on_an_undocumented_subtopic():
     c = started(expect_subtopic=None)
-    ex = c.receive("Invalid Call ID.", 100.1)
-    assert ex.answered and isinstance(ex.response, NotJson) and ex.message is None
+    assert c.receive("Invalid Call ID.", 100.1) is None  # not a message: recorded, not the reply
+    assert c.receive(json.dumps({"subtopic": SCOC.response_subtopic, "message": {}}), 100.2) is None
+    ex = c.receive(json.dumps({"subtopic": "WS_Error", "message": {}}), 100.3)
+    assert ex.answered and ex.message["subtopic"] == "WS_Error" and ex.unmatched_count == 2
+
+
+def test_a_refusal_may_come_on_an_undocumented_subtopic_but_never_answers_a_valid_request():
+    error = json.dumps({"channel": "LCM", "topic": "x", "subtopic": "WS_Error", "message": {}})
+    valid = started()
+    assert valid.receive(error, 100.1) is None
+    invalid = Correlator()
+    invalid.send(build_request(SCOC, {}), SCOC.response_subtopic, now=100.0, timeout=5.0, refusal=True)
+    assert invalid.receive(json.dumps({"subtopic": "DownloadContactsForDialing"}), 100.1) is None
+    assert invalid.receive(error, 100.2).answered
+
+
+def test_frames_read_before_the_request_are_never_its_answer():
+    c = Correlator()
+    c.send(build_request(SCOC, {}), SCOC.response_subtopic, now=100.0, timeout=5.0)
+    c.early(json.dumps({"subtopic": SCOC.response_subtopic, "message": {}}), 100.0)
+    ex = c.expire(105.0)
+    assert ex.early == 1 and "1 of them before the request" in ex.reason
 
 
 def test_deadline_is_data():

@@ -19,20 +19,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Coroutine
 
+from ..breaker import Breaker
 from ..cases import Step
 from ..checks import StepContext, run_check
-from ..engine import build_frame
+from ..engine import build_frame, reply_key, withdrawal
 from ..messages import items, member
 from ..profile import Profile
-from ..protocol import Exchange, expected_reply, parse_frame
+from ..protocol import Exchange, parse_frame
 from ..results import CheckResult, Frame, Verdict
 from ..server.limits import TokenBucket
 from ..spec import Api, Spec
 from ..transport import Connection, ExchangeFailed, TransportError
 from .plan import Plan
 
-MAX_SILENT = 3
-"""Requests in a row that get no reply before the target counts as fallen silent."""
 FORGIVABLE = frozenset({"schema", "echo"})
 """Checks a refusal is excused from: the docs leave the shape of a refusal open."""
 _MARGIN = 10.0
@@ -80,19 +79,18 @@ class Session:
     """APIs found not offered (by the example cases or here), and why."""
     deadline: float = float("inf")
     """``time.monotonic()`` past which nothing more is sent (the profile's whole-run bound)."""
-    silent: int = 0
-    stopped: str | None = None
-    """Why no run may send anything more, once the target fell silent."""
+    breaker: Breaker = field(default_factory=Breaker)
+    """Shared with the example cases: once the target stopped answering, nothing is sent."""
+
+    @property
+    def stopped(self) -> str | None:
+        """Why no run may send anything more, once the target fell silent."""
+        return self.breaker.stopped
 
     def unavailable(self, api: Api) -> str | None:
         """Why the target is not expected to offer the API (profile, version), or None."""
         return self.withdrawn.get(api.name) or self.profile.withholds(api)
 
-    def heard(self, answered: bool, reason: str) -> None:
-        """Count requests in a row without a reply; after MAX_SILENT, stop every run."""
-        self.silent = 0 if answered else self.silent + 1
-        if self.silent >= MAX_SILENT and self.stopped is None:
-            self.stopped = f"the target answered none of the last {self.silent} requests ({reason})"
 
 
 def is_refusal(reply: Any) -> bool:
@@ -144,14 +142,14 @@ class Driver:
         self.sent += 1
 
     def exchange(self, agent: int, text: str, subtopic: str | None, callid: str | None,
-                 wait: float | None = None) -> tuple[Exchange, bool]:
+                 wait: float | None = None, *, refusal: bool = False) -> tuple[Exchange, bool]:
         timeouts, plan = self.session.profile.timeouts, self.session.plan
         wait = timeouts.response if wait is None else min(wait, timeouts.response)
         bound = timeouts.connect + wait + plan.burst / plan.rate + _MARGIN
-        return self.session.portal.call(self._exchange(agent, text, subtopic, callid, wait), bound)
+        return self.session.portal.call(self._exchange(agent, text, subtopic, callid, wait, refusal), bound)
 
     async def _exchange(self, agent: int, text: str, subtopic: str | None, callid: str | None,
-                        wait: float) -> tuple[Exchange, bool]:
+                        wait: float, refusal: bool) -> tuple[Exchange, bool]:
         conn = self.connections.get(agent)
         if conn is None:
             conn = self.connections[agent] = Connection.from_profile(self.session.profile)
@@ -162,7 +160,7 @@ class Driver:
             await asyncio.sleep(delay)  # the rate limit, not a synchronisation
         before = conn.connects
         try:
-            exchange = await conn.exchange(text, subtopic, callid, timeout=wait)
+            exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal)
         except ExchangeFailed as failed:
             exchange = failed.exchange
         return exchange, before > 0 and conn.connects > before
@@ -219,25 +217,25 @@ class Example:
         session = self.driver.session
         if api is not None and api.name in session.withdrawn:
             raise Withdrawn(session.withdrawn[api.name])
-        subtopic, callid = (None, None)
-        if api is not None and step.expect == "response":
-            subtopic, callid = expected_reply(api, message, self.spec)
+        refusal = step.expect == "reply"
+        subtopic, callid = reply_key(self.spec, text, api, message)
         self.driver.take()
         self.steps.append(step)
         number = len(self.steps)
         try:
-            exchange, reopened = self.driver.exchange(step.agent, text, subtopic, callid, wait)
+            exchange, reopened = self.driver.exchange(step.agent, text, subtopic, callid, wait, refusal=refusal)
         except TransportError as exc:
-            session.heard(False, str(exc))
+            session.breaker.heard(False, str(exc))
             self.steps[-1] = dataclasses.replace(step, checks=())
             self.checks.append((number, CheckResult(
                 "target reachable", Verdict.FAIL, self.requirements, "documented", self.doc,
                 "the target to accept a connection", self._redact(str(exc)))))
             return Sent(None, False)
-        session.heard(exchange.answered, exchange.reason)
+        if not refusal:  # only a valid request's silence counts: a refused one may get none
+            session.breaker.heard(exchange.answered, exchange.reason)
         self._record(text, exchange)
-        if api is not None and self._withdrawn(api, subtopic, exchange):
-            why = f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) got no reply: {exchange.reason}"
+        if api is not None and not refusal and self._withdrawn(api, exchange):
+            why = f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) was refused as not offered"
             session.withdrawn[api.name] = why
             raise Withdrawn(why)
         ctx = StepContext(self.spec, api or self.api, message, exchange, self.basis)
@@ -254,11 +252,9 @@ class Example:
         self.steps[-1] = dataclasses.replace(step, checks=tuple(kept))
         return Sent(exchange, reopened)
 
-    def _withdrawn(self, api: Api, subtopic: str | None, exchange: Exchange) -> bool:
-        """As the engine reads it: a version-gated API whose valid request got no reply, when
-        the profile does not say which Campaign Manager version the target runs."""
-        version = self.driver.session.profile.campaign_manager_version
-        return api.max_cm_version is not None and bool(subtopic) and version is None and not exchange.answered
+    def _withdrawn(self, api: Api, exchange: Exchange) -> bool:
+        """As the engine reads it (:func:`~conformance.engine.withdrawal`)."""
+        return withdrawal(api, exchange, self.driver.session.profile)
 
     def replies(self, subtopic: str) -> int:
         """Frames received with this subtopic so far (answers and extra ones alike)."""

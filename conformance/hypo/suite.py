@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable, Iterable
 
+from ..breaker import Breaker
 from ..profile import Profile
 from ..properties import property_runs
 from ..results import CaseResult, Verdict
@@ -25,7 +26,7 @@ def all_runs(spec: Spec) -> list[PropertyRun]:
 def session(
     spec: Spec, profile: Profile, profile_name: str, loop: asyncio.AbstractEventLoop, *,
     database: Path | None = None, report_dir: Path | None = None, deadline: float = float("inf"),
-    cases: Iterable[CaseResult] = (), gated: bool = False,
+    cases: Iterable[CaseResult] = (), gated: bool = False, breaker: Breaker | None = None,
 ) -> Session:
     """A session on a target: APIs the example ``cases`` found not offered stay so.
 
@@ -36,7 +37,7 @@ def session(
     if gated:
         chosen = replace(chosen, derandomize=True)
     return Session(spec, profile, chosen, Portal(loop), profile.url, database=database,
-                   report_dir=report_dir, withdrawn=withdrawn, deadline=deadline)
+                   report_dir=report_dir, withdrawn=withdrawn, deadline=deadline, breaker=breaker or Breaker())
 
 
 def run_all(session: Session, runs: list[PropertyRun], progress: Callable[[CaseResult], None] | None = None

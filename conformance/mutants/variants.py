@@ -86,6 +86,11 @@ def _open_variants(spec: Spec) -> Iterator[Variant]:
                   basis="frames that answer no request are recorded, not judged (DESIGN, wire binding)",
                   description="a notification on an undocumented subtopic follows every reply",
                   fault=replies(lambda outcome, out: [*out, notice]))
+    yield Variant(name="open.duplicate-answers", fast=True,
+                  basis="the pages show one reply per request and forbid no second copy; a copy is "
+                        "recorded with the next request, never taken as its answer",
+                  description="every reply is sent twice",
+                  fault=replies(lambda outcome, out: out * 2))
     yield Variant(name="version.withdrawn-declared", cm_version=withdrawn,
                   profile={"campaign_manager_version": withdrawn},
                   basis="Skip Non-PEWC Contact: Note (compatible up to Campaign Manager 2308)",
