@@ -3,7 +3,8 @@
 Each command module exposes ``HELP`` (one line), ``DESCRIPTION`` (the --help text),
 ``add_arguments(parser)`` and ``run(args) -> int``. Exit codes follow the public
 contract: 0 success, 1 a FAIL or a check failed, 2 usage or configuration error,
-3 target unreachable.
+3 target unreachable, 4 some ERROR (the suite could not judge) and no FAIL, 130
+interrupted (Ctrl-C).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
-from typing import Sequence
+from collections.abc import Sequence
 
 from . import __version__
 

@@ -28,7 +28,16 @@ from .hypo.driver import Session
 from .hypo.plan import PROFILES
 from .hypo.record import PropertyRun
 from .hypo.reproduce import PRINTED_CHARS
-from .runner import RunOptions, detect_dialect, expectation_diffs, load_expectations, make_profile, probe, target_url
+from .runner import (
+    RunOptions,
+    UsageError,
+    detect_dialect,
+    expectation_diffs,
+    load_expectations,
+    make_profile,
+    probe,
+    target_url,
+)
 from .spec import load_spec
 
 CASE_TIMEOUT_MARGIN = 30.0
@@ -94,7 +103,10 @@ class _State:
             dialect=config.getoption("lcm_dialect"), hypothesis_profile=config.getoption("lcm_hypothesis_profile"),
             hypothesis_db=config.getoption("lcm_hypothesis_db"), report_dir=config.getoption("lcm_report_dir"),
         )
-        self.expected = load_expectations(self.options.expectations) if self.options.expectations else {}
+        try:
+            self.expected = load_expectations(self.options.expectations) if self.options.expectations else {}
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from exc
         self._target: _Target | None = None
         self._session: Session | None = None
         self.results: list[CaseResult] = []
@@ -182,6 +194,8 @@ class _ResultItem(pytest.Item):
         state.results.append(result)
         self.user_properties.append(("verdict", result.verdict.value))
         expected = state.expected.get(self.name)
+        if result.verdict is Verdict.ERROR:  # the suite's own bug: never expected away, never passed
+            raise CaseFailed(_failure_text(result))
         failing = result.verdict is Verdict.FAIL or (state.options.strict and result.verdict is Verdict.NON_STRICT)
         if expected is not None and expected is result.verdict and failing:
             pytest.xfail(f"expected {expected.label}: {result.detail}")
@@ -231,13 +245,16 @@ class PropertyItem(_ResultItem):
 def _failure_text(result: CaseResult) -> str:
     lines = [f"{result.verdict.label} {result.id}: {result.title}",
              f"requirements: {', '.join(result.requirements)}", ""]
+    if result.verdict is Verdict.ERROR:
+        lines += ["the suite could not judge this case (a bug of the suite, never the target's fault):",
+                  result.detail, ""]
     lines += [c.message() for c in result.checks if c.verdict is result.verdict]
     lines += ["", "frames exchanged:"]
     lines += [f"  +{f.t:.3f}s {'→' if f.direction == 'sent' else '←'} {f.text[:2000]}" for f in result.frames]
-    if result.reproduce:
+    if result.reproduce and "command" in result.reproduce:
         lines += ["", "reproduce with:", f"  {result.reproduce['command']}  # then send:"]
-        lines += [f"    {t[:2000]}" for t in result.reproduce["frames"]]
-        lines += [f"  {result.reproduce['case_command']}"]
+        lines += [f"    {t[:2000]}" for t in result.reproduce.get("frames", [])]
+        lines += [f"  {result.reproduce.get('case_command', '')}"]
     if "case_yaml" in (result.reproduce or {}):
         lines += ["", f"the shrunk failing example, as a case file ({result.reproduce['case_file']}):",
                   result.reproduce["case_yaml"][:PRINTED_CHARS]]
@@ -257,6 +274,6 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
                             dialect=detect_dialect(state.results), strict=state.options.strict)
             if state.options.expectations:
                 run.expectation_diffs = expectation_diffs(state.results, state.expected)
-            write_reports(run, report_dir)
+            write_reports(run, report_dir, expectations=state.expected or None)
     finally:
         state.close()

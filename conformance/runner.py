@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
-import yaml
-
 from . import __version__
 from .cases import Case, CaseError, load_case_file, load_cases
 from .engine import CaseRunner
+from .expectations import Expectations, ExpectationsError, unknown_ids
+from .expectations import read as read_expectations
 from .hypo import suite as hypothesis_suite
 from .hypo.plan import PROFILES
 from .hypo.record import PropertyRun
@@ -84,7 +84,7 @@ def case_files(selection: tuple[str, ...]) -> tuple[list[Path], tuple[str, ...]]
 
 
 def plan_run(spec: Spec, options: RunOptions) -> tuple[list[Case], list[PropertyRun]]:
-    """The cases and property runs to do.
+    """The cases and property runs to do; every usage error is raised here, before anything runs.
 
     ``--case`` values that are case files run those files' cases (a property test's
     failing example, say) and nothing else unless ids are given too; ids select suite
@@ -92,12 +92,25 @@ def plan_run(spec: Spec, options: RunOptions) -> tuple[list[Case], list[Property
     """
     if options.hypothesis_profile not in PROFILES:
         raise UsageError(f"unknown Hypothesis profile {options.hypothesis_profile!r}; one of {', '.join(PROFILES)}")
+    if unknown := [a for a in options.apis if a not in spec.apis]:
+        raise UsageError(f"unknown API {', '.join(map(repr, unknown))}; the documented request subtopics are "
+                         f"{', '.join(spec.apis)}")
+    for key, value in options.overrides.items():
+        if key.startswith("timeouts.") and value is not None and not (
+                isinstance(value, (int, float)) and 0 < value < float("inf")):
+            raise UsageError(f"{key} must be a positive number of seconds, not {value!r}")
     files, ids = case_files(options.cases)
     try:
         from_files = [case for path in files for case in load_case_file(spec, path)]
     except CaseError as exc:
         raise UsageError(str(exc)) from exc
-    runs = [] if options.hypothesis_profile == "off" else hypothesis_suite.all_runs(spec)
+    all_runs = hypothesis_suite.all_runs(spec)
+    if options.expectations:
+        known = {c.id for c in (*load_cases(spec), *from_files)} | {r.id for r in all_runs}
+        if unknown := unknown_ids(load_expectations(options.expectations), known):
+            raise UsageError(f"expectations file {options.expectations}: unknown case id(s) {', '.join(unknown)}; "
+                             "`lcm-conformance coverage` lists the ids")
+    runs = [] if options.hypothesis_profile == "off" else all_runs
     if options.apis:
         runs = [r for r in runs if r.api in options.apis]
     if not ids:
@@ -109,33 +122,37 @@ def plan_run(spec: Spec, options: RunOptions) -> tuple[list[Case], list[Property
     return from_files + cases, runs
 
 
-def load_expectations(path: Path) -> dict[str, Verdict]:
-    """An expectations file: case id → expected verdict (the contract's spelling)."""
+def load_expectations(path: Path) -> Expectations:
+    """An expectations file: case id → expected verdict, spelled as the reports print it.
+
+    An entry is ``id: VERDICT`` or ``id: {verdict: VERDICT, reason: "..."}``; the reasons
+    are kept in the result's ``reasons``. Every bad entry is named (a UsageError).
+    """
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise UsageError(f"expectations file {path}: {exc}") from exc
-    if not isinstance(doc, dict):
-        raise UsageError(f"expectations file {path}: expected a mapping of case id to verdict")
-    try:
-        return {str(k): Verdict(str(v).lower().replace("-", "_")) for k, v in doc.items()}
-    except ValueError as exc:
-        raise UsageError(f"expectations file {path}: {exc}; verdicts: {[v.value for v in Verdict]}") from exc
+        return read_expectations(path)
+    except ExpectationsError as exc:
+        raise UsageError(str(exc)) from exc
 
 
 def expectation_diffs(results: list[CaseResult], expected: dict[str, Verdict]) -> list[str]:
     """Where the run differs from the expectations: a new failure or an unexpected pass.
 
-    A case the file does not list is expected not to FAIL.
+    A case the file does not list is expected not to FAIL. An ERROR is no difference: the
+    suite could not judge the case, which is the suite's fault, not the target's, and the
+    run exits 4 for it whatever the file says.
     """
+    reasons = getattr(expected, "reasons", {})
     diffs = []
     for r in results:
         want = expected.get(r.id)
+        if r.verdict is Verdict.ERROR:
+            continue
         if want is None:
             if r.verdict is Verdict.FAIL:
                 diffs.append(f"{r.id}: new failure ({r.detail})")
         elif r.verdict is not want:
-            diffs.append(f"{r.id}: expected {want.label}, got {r.verdict.label}")
+            why = f" ({reasons[r.id]})" if r.id in reasons else ""
+            diffs.append(f"{r.id}: expected {want.label}{why}, got {r.verdict.label}")
     return diffs
 
 
@@ -258,10 +275,11 @@ async def run_suite(options: RunOptions, progress: Progress | None = None) -> Ru
 
 
 def exit_code(run: RunResult, *, gated: bool) -> int:
-    """0: no FAIL (or, with expectations, no difference); 1 otherwise."""
-    if gated:
-        return 1 if run.expectation_diffs else 0
-    return 1 if run.failed() else 0
+    """1: some FAIL (or NON-STRICT under --strict; with expectations: some difference from
+    them instead); else 4: some ERROR (the suite could not judge); else 0."""
+    if run.expectation_diffs if gated else run.failed():
+        return 1
+    return 4 if run.errored() else 0
 
 
 def run_blocking(options: RunOptions, progress: Progress | None = None) -> RunResult:

@@ -17,7 +17,12 @@ from hypothesis import strategies as st
 from conformance.report import write_reports
 from conformance.report.common import clean
 from conformance.report.markdown import text as md_text
-from conformance.report.terminal import print_progress, print_summary, progress_line, render_summary
+from conformance.report.terminal import (
+    print_progress,
+    print_summary,
+    progress_line,
+    render_summary,
+)
 from conformance.results import CaseResult, CheckResult, Frame, RunResult, Verdict
 from conformance.spec import load_spec
 
@@ -48,19 +53,19 @@ def check(name: str, verdict: Verdict, expected: str, actual: str, *ds: str) -> 
 def case(
     ident: str, api: str, verdict: Verdict, *checks: CheckResult, **extra: object
 ) -> CaseResult:
-    fields: dict = dict(
-        id=ident,
-        title=f"title of {ident}",
-        api=api,
-        requirements=(f"{ident}.req",),
-        doc=f"doc ref of {ident}",
-        basis="documented",
-        verdict=verdict,
-        detail=f"detail of {ident}",
-        checks=list(checks),
-        frames=[Frame("sent", 0.0, '{"subtopic": "X"}'), Frame("received", 0.01, f"re {ident}")],
-        duration=0.25,
-    )
+    fields: dict = {
+        "id": ident,
+        "title": f"title of {ident}",
+        "api": api,
+        "requirements": (f"{ident}.req",),
+        "doc": f"doc ref of {ident}",
+        "basis": "documented",
+        "verdict": verdict,
+        "detail": f"detail of {ident}",
+        "checks": list(checks),
+        "frames": [Frame("sent", 0.0, '{"subtopic": "X"}'), Frame("received", 0.01, f"re {ident}")],
+        "duration": 0.25,
+    }
     fields.update(extra)
     return CaseResult(**fields)
 
@@ -241,7 +246,7 @@ def test_markdown_holds_every_case_and_the_facts_of_each(reports: dict[str, str]
     assert "lcm-conformance run --case grmdc.fail" in md and "websocat" in md
     passed = md.split("## PASS", 1)[1]
     assert "`grmdc.pass`" in passed and "`zz.other`" in passed and "grmdc.fail" not in passed
-    headings = re.findall(r"^### (\S+)", md, re.M)
+    headings = re.findall(r"^### (\S+)", md, re.MULTILINE)
     assert headings == [
         "GetReservedManualDialContact", "ManualDialCall", "SkipNonPEWCContact", "SetCallOutcomeWithComments"
     ]
@@ -276,7 +281,7 @@ def test_html_escapes_what_targets_send_and_is_self_contained(reports: dict[str,
     page = reports["html"]
     assert "<script" not in page.lower()
     assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.I)
+    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
     assert "<link" not in page and "@import" not in page and "url(" not in page
     assert "\x1b" not in page and "\x00" not in page
 

@@ -6,15 +6,20 @@ import asyncio
 import json
 import socket
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import yaml
-
-from conformance.cli import main
-from conformance.spec import load_spec
 from faulty_targets import FaultyTarget
+
+from conformance import rerun
+from conformance.cli import main
+from conformance.commands import run as run_command
+from conformance.results import CaseResult, RunResult, Verdict
+from conformance.runner import RunOptions, exit_code, expectation_diffs
+from conformance.spec import load_spec
 
 SPEC = load_spec()
 
@@ -57,12 +62,115 @@ def test_samples_dialect_fails_under_strict() -> None:
     assert main(["run", "--strict", "--quiet", "--api", "SkipNonPEWCContact"]) == 1
 
 
-def test_a_stateless_target_fails_with_exit_1(canned_url: str, tmp_path: Path) -> None:
+def test_a_stateless_target_fails_with_exit_1(canned_url: str, tmp_path: Path, capsys) -> None:
     assert main(["run", "--target", canned_url, "--quiet", "--response-timeout", "0.3", "--hypothesis-profile", "off",
                  "--report-dir", str(tmp_path)]) == 1
     failed = {r["id"]: r for r in _results(tmp_path)["results"] if r["verdict"] == "fail"}
-    assert "GRMDC.exclusive" in failed and "SCOC.error.empty-callid" in failed
-    assert failed["GRMDC.exclusive"]["reproduce"]["case_command"].startswith("lcm-conformance run --case GRMDC.exclusive")
+    out = capsys.readouterr().out.split("Failing cases:")[1]
+    for ident, result in failed.items():
+        command = f"lcm-conformance run --case {ident} --target {canned_url} --response-timeout 0.3"
+        assert result["reproduce"]["case_command"] == command
+        assert f"re-run the case: {command}" in out
+        frames = result["reproduce"]["frames"]
+        assert not frames or "frames to send:\n" + "".join(f"      {f}\n" for f in frames) in out
+    assert "SCOC.error.empty-callid" in failed  # (GRMDC.exclusive needs a second agent: not run by default)
+
+
+def test_a_run_with_a_profile_is_re_run_with_that_profile(canned_url: str, tmp_path: Path) -> None:
+    profile = tmp_path / "target.yaml"
+    profile.write_text(yaml.safe_dump({"url": canned_url, "timeouts": {"response": 0.3}}), encoding="utf-8")
+    assert main(["run", "--profile", str(profile), "--quiet", "--hypothesis-profile", "off", "--api",
+                 "GetReservedManualDialContact", "--report-dir", str(tmp_path / "r")]) == 1
+    failed = [r for r in _results(tmp_path / "r")["results"] if r["verdict"] == "fail"]
+    assert failed
+    for result in failed:
+        assert result["reproduce"]["case_command"] == f"lcm-conformance run --case {result['id']} --profile {profile}"
+
+
+def _fake_run(*results: CaseResult) -> Any:
+    """A run_blocking that reports ``results`` without sending anything."""
+
+    def run_blocking(options: Any, progress: Any) -> RunResult:
+        for result in results:
+            progress(result)
+        return RunResult(target="ws://127.0.0.1:9/ (embedded reference server)", suite_version="0",
+                         results=list(results), strict=options.strict)
+
+    return run_blocking
+
+
+def _result(ident: str, verdict: Verdict, **extra: Any) -> CaseResult:
+    fields: dict[str, Any] = {"detail": f"detail of {ident}", **extra}
+    return CaseResult(ident, f"title of {ident}", "ManualDialCall", ("R",), "doc", "documented", verdict, **fields)
+
+
+def test_the_embedded_server_is_re_run_with_no_target(tmp_path: Path, monkeypatch, capsys) -> None:
+    dead = "ws://127.0.0.1:54321/"
+    failing = _result("MDC.x", Verdict.FAIL, reproduce={
+        "frames": ['{"subtopic": "ManualDialCall"}'], "command": f"python -m websockets {dead}",
+        "case_command": f"lcm-conformance run --case MDC.x --target {dead}"})
+    monkeypatch.setattr(run_command, "run_blocking", _fake_run(failing))
+    assert main(["run", "--dialect", "tables", "--response-timeout", "2", "--report-dir", str(tmp_path)]) == 1
+    reproduce = _results(tmp_path)["results"][0]["reproduce"]
+    assert reproduce["case_command"] == "lcm-conformance run --case MDC.x --dialect tables --response-timeout 2"
+    assert reproduce["serve_command"] == "lcm-conformance serve --port 54321 --dialect tables"
+    out = capsys.readouterr().out
+    assert "start the reference server: lcm-conformance serve --port 54321 --dialect tables" in out
+    assert '      {"subtopic": "ManualDialCall"}' in out
+    assert rerun.case_command("MDC.x", RunOptions(strict=True)) == "lcm-conformance run --case MDC.x --strict"
+
+
+def test_an_error_without_a_fail_exits_4_and_a_fail_wins(tmp_path: Path, monkeypatch, capsys) -> None:
+    error = _result("MDC.e", Verdict.ERROR, detail="the suite could not judge: KeyError: 'x'")
+    monkeypatch.setattr(run_command, "run_blocking", _fake_run(_result("MDC.p", Verdict.PASS), error))
+    assert main(["run", "--quiet", "--report-dir", str(tmp_path)]) == 4
+    assert _results(tmp_path)["summary"]["error"] == 1
+    assert "KeyError: 'x'" in capsys.readouterr().out
+    monkeypatch.setattr(run_command, "run_blocking", _fake_run(_result("MDC.f", Verdict.FAIL), error))
+    assert main(["run", "--quiet"]) == 1
+
+
+def test_exit_codes() -> None:
+    def run(*verdicts: Verdict, strict: bool = False, diffs: tuple[str, ...] = ()) -> RunResult:
+        results = [_result(f"c{i}", v) for i, v in enumerate(verdicts)]
+        return RunResult("t", "0", results=results, strict=strict, expectation_diffs=list(diffs))
+
+    assert exit_code(run(Verdict.PASS, Verdict.NON_STRICT, Verdict.INFORMATIONAL, Verdict.UNIMPLEMENTED),
+                     gated=False) == 0
+    assert exit_code(run(Verdict.PASS, Verdict.FAIL, Verdict.ERROR), gated=False) == 1
+    assert exit_code(run(Verdict.PASS, Verdict.ERROR), gated=False) == 4
+    assert exit_code(run(Verdict.NON_STRICT), gated=False) == 0
+    assert exit_code(run(Verdict.NON_STRICT, strict=True), gated=False) == 1
+    assert exit_code(run(Verdict.NON_STRICT, Verdict.ERROR, strict=True), gated=False) == 1
+    assert exit_code(run(Verdict.FAIL), gated=True) == 0  # an expected failure
+    assert exit_code(run(Verdict.FAIL, Verdict.ERROR), gated=True) == 4
+    assert exit_code(run(Verdict.PASS, diffs=("c0: expected FAIL, got PASS",)), gated=True) == 1
+
+
+def test_an_error_is_no_expectation_difference_but_still_exits_4() -> None:
+    results = [_result("a", Verdict.ERROR), _result("b", Verdict.ERROR), _result("c", Verdict.PASS)]
+    expected = load_expectations_from({"a": "FAIL", "c": {"verdict": "FAIL", "reason": "ticket 7"}})
+    assert expectation_diffs(results, expected) == ["c: expected FAIL (ticket 7), got PASS"]
+
+
+def load_expectations_from(doc: dict[str, Any]) -> Any:
+    from conformance.expectations import parse
+
+    return parse(doc, "test")
+
+
+def test_the_plugin_fails_an_error_item_even_when_expected() -> None:
+    from types import SimpleNamespace
+
+    from conformance import plugin
+
+    error = _result("MDC.e", Verdict.ERROR, detail="the suite could not judge: KeyError: 'x'")
+    for expected in ({}, {"MDC.e": Verdict.ERROR}):
+        state = SimpleNamespace(results=[], expected=expected, options=SimpleNamespace(strict=False))
+        item = SimpleNamespace(config=SimpleNamespace(stash={plugin._KEY: state}), name="MDC.e",
+                               user_properties=[], result=lambda state: error)
+        with pytest.raises(plugin.CaseFailed, match="KeyError: 'x'"):
+            plugin._ResultItem.runtest(item)  # type: ignore[arg-type]
 
 
 def test_expectations_gate_only_on_differences(canned_url: str, tmp_path: Path) -> None:
