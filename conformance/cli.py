@@ -45,6 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except KeyboardInterrupt:
+        print(f"lcm-conformance {args.command}: interrupted", file=sys.stderr)
         return 130
 
 

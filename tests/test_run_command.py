@@ -18,7 +18,12 @@ from conformance import rerun
 from conformance.cli import main
 from conformance.commands import run as run_command
 from conformance.results import CaseResult, RunResult, Verdict
-from conformance.runner import RunOptions, exit_code, expectation_diffs
+from conformance.runner import (
+    RunOptions,
+    exit_code,
+    expectation_diffs,
+    load_expectations,
+)
 from conformance.spec import load_spec
 
 SPEC = load_spec()
@@ -93,8 +98,11 @@ def _fake_run(*results: CaseResult) -> Any:
     def run_blocking(options: Any, progress: Any) -> RunResult:
         for result in results:
             progress(result)
-        return RunResult(target="ws://127.0.0.1:9/ (embedded reference server)", suite_version="0",
-                         results=list(results), strict=options.strict)
+        run = RunResult(target="ws://127.0.0.1:9/ (embedded reference server)", suite_version="0",
+                        results=list(results), strict=options.strict)
+        if options.expectations:  # as run_suite does
+            run.expectation_diffs = expectation_diffs(run.results, load_expectations(options.expectations))
+        return run
 
     return run_blocking
 
@@ -236,3 +244,16 @@ def test_secrets_from_the_environment_never_reach_a_report(tmp_path: Path, monke
     texts = [p.read_text(encoding="utf-8") for p in (tmp_path / "r").iterdir()]
     assert texts and all(secret not in t for t in texts)
     assert any("***" in t for t in texts)
+
+
+def test_an_expected_failure_with_a_reason_gates_and_shows_the_reason(tmp_path: Path, monkeypatch) -> None:
+    ident = "MDC.echo.page"
+    monkeypatch.setattr(run_command, "run_blocking", _fake_run(_result(ident, Verdict.FAIL)))
+    expectations = tmp_path / "expected.yaml"
+    expectations.write_text(yaml.safe_dump({ident: {"verdict": "FAIL", "reason": "vendor ticket 9"}}), encoding="utf-8")
+    assert main(["run", "--quiet", "--expectations", str(expectations), "--report-dir", str(tmp_path / "r")]) == 0
+    assert "- Expected: FAIL: vendor ticket 9" in (tmp_path / "r" / "report.md").read_text(encoding="utf-8")
+    expectations.write_text(yaml.safe_dump({ident: {"verdict": "PASS", "reason": "fixed in 2.1"}}), encoding="utf-8")
+    assert main(["run", "--quiet", "--expectations", str(expectations), "--report-dir", str(tmp_path / "r")]) == 1
+    diffs = _results(tmp_path / "r")["expectation_diffs"]
+    assert diffs == [f"{ident}: expected PASS (fixed in 2.1), got FAIL"]

@@ -31,6 +31,7 @@ from ..runner import (
     exit_code,
     expectation_diffs,
     load_expectations,
+    make_profile,
     plan_run,
     run_blocking,
 )
@@ -59,7 +60,7 @@ the frames that replay it by hand. Ctrl-C stops the run: the reports of the resu
 finished so far are written, marked incomplete.
 
 exit codes:
-  0  no FAIL (with --expectations: no difference from the expected verdicts)
+  0  no FAIL and no ERROR (with --expectations: no difference from the expected verdicts)
   1  some FAIL (or NON-STRICT under --strict, or a difference from the expectations)
   2  usage or configuration error (bad option, profile, API, case id, timeout, report
      directory or expectations file), found before anything is sent
@@ -210,7 +211,10 @@ def _target_label(options: RunOptions) -> str:
     if options.target:
         return options.target
     if options.profile:
-        return f"the target of profile {options.profile}"
+        try:
+            return make_profile(options, None).url
+        except (ProfileError, ValueError, OSError):
+            return f"the target of profile {options.profile}"
     return f"embedded reference server ({options.dialect} dialect)"
 
 
