@@ -95,7 +95,7 @@ class Choices:
     # GetReservedManualDialContact
     contact_id_key: str = "ContactID"  # ContactID (table) | ContactId (sample)
     single_as: str = "array"  # array | object: one contact
-    empty_as: str = "array"  # array ([]) | object ({}) | refuse: nothing to give
+    empty_as: str = "array"  # array ([]) | refuse: nothing to give ({} is no option: neither array nor contact)
     zero_count: str = "refuse"  # empty | refuse: NumberOfContactsRequired 0
     max_per_request: int = 5  # at most this many per answer; 0 = no cap
     consent_values: str = "truefalse"  # truefalse ("true"/"false") | yesno ("Yes"/"No")
@@ -288,7 +288,7 @@ def grmdc(st: State, c: Choices, args: Json) -> Json:
     if not shown:
         if c.empty_as == "refuse":
             raise Problem("refused", "No contacts available")
-        return {"response": {} if c.empty_as == "object" else []}
+        return {"response": []}
     return {"response": shown[0] if len(shown) == 1 and c.single_as == "object" else shown}
 
 
@@ -474,7 +474,10 @@ class Target:
             callid = pick(data, "callid")
             if callid is None or callid == "":
                 raise Problem("invalid-call", "Invalid Call ID.", "Callid is empty")
-            callid = as_str(callid, "callid", self.c)
+            try:  # a callid of an unusable type is an invalid call id too (error table)
+                callid = as_str(callid, "callid", self.c)
+            except Problem:
+                raise Problem("invalid-call", "Invalid Call ID.", f"Invalid Call ID:{json.dumps(callid)}") from None
             if callid not in self.st.calls:
                 raise Problem("invalid-call", "Invalid Call ID.", f"Invalid Call ID:{callid}")
             args = read(data, route.fields, self.c) | {"callid": callid}
