@@ -26,7 +26,7 @@ from .spec import Spec
 BASES = ("documented", "inferred")
 EXPECTS = ("response", "reply")
 _CASE_KEYS = {"id", "title", "api", "requirements", "doc", "basis", "needs", "steps", "for_each"}
-_STEP_KEYS = {"send", "frame", "raw", "agent", "expect", "checks", "capture", "require"}
+_STEP_KEYS = {"send", "frame", "raw", "agent", "expect", "checks", "capture", "require", "unless"}
 _VAR = re.compile(r"\$\{([A-Za-z_][\w.]*)\}")
 
 
@@ -46,6 +46,9 @@ class Step:
     checks: tuple[Any, ...] = ()
     capture: dict[str, str] = field(default_factory=dict)
     require: tuple[str, ...] = ()
+    unless: str | None = None
+    """Skip the step when this captured value is already non-empty (a contact the agent
+    held already spares reserving a new one)."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ def _step(raw: dict[str, Any], where: str, row: dict[str, Any]) -> Step:
         checks=tuple(raw.get("checks", ())),
         capture=dict(raw.get("capture", {})),
         require=tuple(raw.get("require", ())),
+        unless=raw.get("unless"),
     )
 
 

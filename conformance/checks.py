@@ -8,7 +8,9 @@ what arrived. Doc facts (names, messages, sample values) come from the spec.
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
@@ -105,11 +107,17 @@ def answered(ctx: StepContext, params: Any = None) -> CheckResult:
 
 
 def schema(ctx: StepContext, params: Any = None) -> CheckResult:
-    """The reply follows the response tables (PASS), only the samples (NON-STRICT), or neither."""
+    """The reply follows the response tables (PASS), only the samples (NON-STRICT), or neither.
+
+    A value that departs only from a format generalised from sample values (a time, a
+    phone number, an LCM key: the tables say String) is INFORMATIONAL.
+    """
     reply = ctx.exchange.message
     j = judge(reply, ctx.api.name, "response")
     verdict = {"pass": Verdict.PASS, "non_strict": Verdict.NON_STRICT, "fail": Verdict.FAIL}[j.verdict]
-    shown = j.lenient if j.verdict == "fail" else j.strict
+    if verdict is Verdict.PASS and j.inferred:
+        verdict = Verdict.INFORMATIONAL
+    shown = j.lenient if j.verdict == "fail" else j.strict or j.inferred
     reqs = sorted({v.requirement for v in shown if v.requirement}) or [
         ctx.api.envelope_id("response", "message")
     ]
@@ -158,9 +166,39 @@ def _flagged(api: Api) -> bool:
     )
 
 
+ERROR_MEMBERS = frozenset({"error", "errors", "errormessage", "errorcode", "fault"})
+"""Member names (any case) that make a reply a refusal: the docs leave its shape open."""
+ERROR_WORDS = re.compile(r"error|invalid|not found|fail|refus|denied|unknown|missing|required", re.IGNORECASE)
+"""Words that make a text an error text, in a reply whose result is empty."""
+
+
+def refusal_sign(api: Api, reply: Any) -> str | None:
+    """How a reply says it refuses the request, whatever its shape, or None.
+
+    A reply on a subtopic other than the API's response subtopic, ``success: false``, an
+    error member in ``message``, or an empty result with an error text (our reading: the
+    pages give the shape of an error only as a type and a text).
+    """
+    if not isinstance(reply, dict):
+        return None
+    if reply.get("subtopic") != api.response_subtopic:
+        return f"a reply on the subtopic {_show(reply.get('subtopic'))}"
+    message = reply.get("message")
+    if any(f is False for f in _successes(message)):
+        return "success: false"
+    if isinstance(message, dict) and any(isinstance(k, str) and k.lower() in ERROR_MEMBERS for k in message):
+        return "an error member"
+    result = member(message, "response")
+    if result in (None, [], {}, "") and any(ERROR_WORDS.search(t) for t in strings(message)):
+        return "an empty result with an error text"
+    return None
+
+
 def _served(ctx: StepContext) -> bool:
-    """Whether the reply serves the request: a success flag that is true or, for an API
-    whose answer carries no success flag, the API's documented answer itself."""
+    """Whether the reply serves the request: no sign of refusal, and a success flag that is
+    true or, for an API whose answer carries no success flag, the API's documented answer."""
+    if refusal_sign(ctx.api, ctx.exchange.message) is not None:
+        return False
     flags = [f for f in _successes(ctx.message) if f is not None]
     if flags or _flagged(ctx.api):
         return any(f is True for f in flags)
@@ -189,27 +227,65 @@ def not_success(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
 
 
 def sample_value(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
-    """A member of the reply holds the value a doc sample shows for the same situation."""
+    """A member of the reply holds the value a doc sample shows for the same situation.
+
+    A sample value illustrates (a table row gives only the member's type and meaning), so
+    another value, or none where the row is not mandatory, is INFORMATIONAL at worst.
+    """
     sample = next(s for s in ctx.api.sample_responses if s.id == params["sample"])
     path = params["path"]
     want = lookup(sample.message.get("message"), path)
     got = lookup(ctx.message, path)
     return ctx.result(
-        f"sample_value {path}", got == want, [sample.id], _page(ctx, f"{sample.heading}, message.{path}"),
-        _show(want), _show(got),
+        f"sample_value {path}", got == want, [sample.id],
+        f"inferred: {_page(ctx, f'{sample.heading}, message.{path}')} shows this value as an example",
+        _show(want), _show(got), basis="inferred",
     )
 
 
-def echo(ctx: StepContext, params: dict[str, str]) -> CheckResult:
-    """A member of the reply repeats a member of the request."""
+def echo(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
+    """A member of the reply repeats a member of the request.
+
+    Members the reply adds are allowed (no table forbids them). A row of type JSON Object
+    (ManualDialCall's ``data``: "the details of the phone number") names what it holds, not
+    how it is written: only the sample repeats the values as sent, so a value written
+    otherwise (a phone number normalised, say) is INFORMATIONAL, while a member sent and
+    not echoed at all FAILs.
+    """
     sent = lookup(ctx.request, params["request"])
     got = lookup(ctx.message, params["reply"])
     row = ctx.api.field(f"response.message.{params['reply']}")
+    missing = _absent(sent, got)
+    basis = "inferred" if row.json_type == "object" else None
+    doc = _page(ctx, f"Message Parameters table, row {row.name}; Sample Response")
+    if missing is None and basis == "inferred":
+        doc = f"inferred: {doc} (the sample repeats the value as sent; the row only names it)"
     return ctx.result(
-        f"echo {params['request']}", got == sent, [row.id],
-        _page(ctx, f"Message Parameters table, row {row.name}; Sample Response"),
-        f"message.{params['reply']} = {_show(sent)}", _show(got),
+        f"echo {params['request']}", _covers(got, sent), [row.id], doc,
+        f"message.{params['reply']} = {_show(sent)}",
+        f"{_show(got)} (no {missing})" if missing else _show(got),
+        basis=basis if missing is None else "documented",
     )
+
+
+def _covers(got: Any, sent: Any) -> bool:
+    """Whether ``got`` holds everything ``sent`` holds (members beyond it are allowed)."""
+    if isinstance(sent, dict):
+        return isinstance(got, dict) and all(k in got and _covers(got[k], v) for k, v in sent.items())
+    return got == sent
+
+
+def _absent(sent: Any, got: Any) -> str | None:
+    """The first member of ``sent`` that ``got`` lacks altogether, or None."""
+    if got is None and sent is not None:
+        return "such member"
+    if isinstance(sent, dict) and isinstance(got, dict):
+        for key, value in sent.items():
+            if key not in got:
+                return repr(key)
+            if (inner := _absent(value, got[key])) is not None:
+                return inner
+    return None
 
 
 def _contacts(ctx: StepContext) -> list[Any]:
@@ -306,13 +382,22 @@ def error_case(ctx: StepContext, error_id: str) -> CheckResult:
     if not isinstance(reply, dict):
         return ctx.result("error_case", False, [error.id], doc, f"a {error.type} reply", _arrived(ctx))
     refused = not any(f is True for f in _successes(ctx.message))
-    has_text = any(error.message in s for s in strings(reply))
+    texts = _error_texts(error, ctx.request)
+    has_text = any(t in s for s in strings(reply) for t in texts)
     problems = ([] if refused else ["it reports success"]) + ([] if has_text else [f"no {error.message!r} in it"])
     return ctx.result(
         "error_case", not problems, [error.id], doc,
-        f"a refusal carrying the message {error.message!r}",
+        f"a refusal carrying the message {error.message!r} (or the Actual Error text {error.condition!r})",
         "; ".join(problems) + ": " + _show(reply) if problems else "as documented",
     )
+
+
+def _error_texts(error: Any, request: Any) -> tuple[str, ...]:
+    """The texts that say this error: its Message column, or its Actual Error column with
+    a ``<placeholder>`` filled from the request's data (both columns are the page's)."""
+    data = request.get("data") if isinstance(request, dict) else None
+    actual = re.sub(r"<(\w+)>", lambda m: str(member(data, m.group(1).replace("_", "")) or ""), error.condition)
+    return (error.message, actual)
 
 
 def refused(ctx: StepContext, params: Any = None) -> CheckResult:
@@ -346,6 +431,30 @@ def reply_subtopic(ctx: StepContext, params: Any = None) -> CheckResult:
     )
 
 
+def none_withheld(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
+    """An earlier request that got no contact was not refused while contacts remained: this
+    later request, asking the same in the tables' form, got none either."""
+    earlier, now = items(params["earlier"]), _contacts(ctx)
+    withheld = not earlier and bool(now)
+    return ctx.result(
+        "none_withheld", not withheld, params["requirements"], params["doc"],
+        "the earlier request served as this one is", f"the earlier request got none; this one got {len(now)}"
+        if withheld else "as served as this one",
+    )
+
+
+def only_own(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
+    """No frame on this connection answers a request sent on another one (marked by a value
+    only that request carried)."""
+    marker = str(params["marker"])
+    strays = [f.text for f in ctx.exchange.log.frames if f.direction == "received" and marker in f.text]
+    return ctx.result(
+        "only_own", not strays, params["requirements"], params["doc"],
+        f"no reply to the other connection's request (the one carrying {marker!r}) here",
+        f"{len(strays)} such frame(s): {_show(strays[0])}" if strays else "none",
+    )
+
+
 CHECKS: dict[str, Check] = {
     "answered": answered,
     "schema": schema,
@@ -361,13 +470,28 @@ CHECKS: dict[str, Check] = {
     "error_case": error_case,
     "refused": refused,
     "reply_subtopic": reply_subtopic,
+    "none_withheld": none_withheld,
+    "only_own": only_own,
 }
 """Check names as the case files use them."""
 
 
 def run_check(ctx: StepContext, entry: Any) -> CheckResult:
-    """Run one check entry of a case step: a name, or a one-key mapping name → parameters."""
-    name, params = (entry, None) if isinstance(entry, str) else next(iter(entry.items()))
+    """Run one check entry of a case step: a name, or a mapping name → parameters.
+
+    The mapping may also say ``basis: inferred`` and ``because: …`` (why: a registry id, a
+    reading of ours): that check then rests on our inference, and never FAILs on its own.
+    """
+    if isinstance(entry, str):
+        name, params, basis, because = entry, None, None, None
+    else:
+        basis, because = entry.get("basis"), entry.get("because")
+        name, params = next((k, v) for k, v in entry.items() if k not in ("basis", "because"))
     if name not in CHECKS:
         raise KeyError(f"unknown check {name!r}; known: {', '.join(CHECKS)}")
-    return CHECKS[name](ctx, params)
+    result = CHECKS[name](ctx, params)
+    if basis != "inferred":
+        return result
+    verdict = Verdict.INFORMATIONAL if result.verdict is Verdict.FAIL else result.verdict
+    doc = f"inferred ({because}): {result.doc}" if because else f"inferred: {result.doc}"
+    return dataclasses.replace(result, verdict=verdict, basis="inferred", doc=doc)

@@ -31,6 +31,15 @@ WRONG_TYPE_FOR_CONTAINER = "not-a-container"
 OVERSIZED_BYTES = 256 * 1024
 ANONYMOUS = 0
 """The ``agent`` of a step sent on a connection opened without the profile's credentials."""
+IDLE_AGENT = "lcm-conformance-idle-agent"
+"""An agent id no one uses: it has fetched no contact (and may not be logged in)."""
+MARKER_PHONE = "0000000002"
+"""A number dialled on one connection only, to see where its answer goes."""
+NEEDS = {
+    "agent2": "the target profile names one agent; this case needs two distinct agents (profile key agents)",
+    "credentials": "the target profile declares no credentials (headers taken from the environment)",
+}
+"""Why a case needing a profile value cannot run without it."""
 REFUSAL_WAIT = 1.0
 """Seconds to wait for the reply to a request the tables forbid, where no page documents
 one: a target that drops such requests costs this much, not the whole response timeout."""
@@ -58,7 +67,9 @@ def run_variables(profile: Profile) -> dict[str, Any]:
     fixtures = profile.fixtures
     return {
         "agent": profile.agent,
-        "agent2": profile.second_agent or profile.agent,
+        "agent2": profile.second_agent,
+        "idle_agent": IDLE_AGENT,
+        "marker_phone": MARKER_PHONE,
         "callid": fixtures.call_id,
         "call_account": fixtures.account_number,
         "outcome_id": fixtures.telephony_outcome_id,
@@ -119,7 +130,7 @@ class CaseRunner:
                 raise Unimplemented(why)
         for need in case.needs:
             if not self.base_variables.get(need):
-                raise NotRun(f"the target profile gives no {need} fixture")
+                raise NotRun(NEEDS.get(need, f"the target profile gives no {need} fixture"))
 
     async def run(self, case: Case) -> CaseResult:
         """Run one case; never raises: whatever happens ends in a verdict.
@@ -139,6 +150,8 @@ class CaseRunner:
             for number, raw_step in enumerate(case.steps, 1):
                 if self.breaker.stopped:
                     raise NotRun(self.breaker.stopped)
+                if raw_step.unless and variables.get(raw_step.unless):
+                    continue
                 run.step = number
                 step = _filled(raw_step, variables, number)
                 conn = connections.get(step.agent)
@@ -378,6 +391,7 @@ def _fill_step(step: Step, variables: dict[str, Any]) -> Step:
         checks=tuple(fill(list(step.checks), variables)),
         capture=step.capture,
         require=step.require,
+        unless=step.unless,
     )
 
 

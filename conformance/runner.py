@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from . import __version__
+from .breaker import Breaker
 from .cases import Case, CaseError, load_case_file, load_cases
 from .engine import CaseRunner
 from .expectations import Expectations, ExpectationsError, unknown_ids
@@ -224,9 +225,9 @@ async def probe(profile: Profile) -> None:
 
 
 async def run_cases(spec: Spec, profile: Profile, cases: list[Case], progress: Progress | None = None,
-                    *, label: str | None = None) -> list[CaseResult]:
+                    *, label: str | None = None, breaker: Breaker | None = None) -> list[CaseResult]:
     """Run cases one after another within the profile's whole-run time bound."""
-    runner = CaseRunner(spec, profile, target_label=label)
+    runner = CaseRunner(spec, profile, target_label=label, breaker=breaker)
     results: list[CaseResult] = []
     deadline = time.monotonic() + profile.timeouts.run
     for case in cases:
@@ -245,12 +246,17 @@ async def run_cases(spec: Spec, profile: Profile, cases: list[Case], progress: P
 
 async def run_properties(spec: Spec, profile: Profile, options: RunOptions, runs: list[PropertyRun],
                          cases: list[CaseResult], progress: Progress | None = None, *,
-                         deadline: float = float("inf")) -> list[CaseResult]:
+                         deadline: float = float("inf"), breaker: Breaker | None = None) -> list[CaseResult]:
     """The property and stateful runs, on a worker thread that sends through this loop."""
     session = hypothesis_suite.session(
         spec, profile, options.hypothesis_profile, asyncio.get_running_loop(), database=options.hypothesis_db,
-        report_dir=options.report_dir, deadline=deadline, cases=cases, gated=options.expectations is not None)
-    return await asyncio.to_thread(hypothesis_suite.run_all, session, runs, progress)
+        report_dir=options.report_dir, deadline=deadline, cases=cases, gated=options.expectations is not None,
+        breaker=breaker)
+    try:
+        return await asyncio.to_thread(hypothesis_suite.run_all, session, runs, progress)
+    except asyncio.CancelledError:  # interrupted: the worker thread stops at its next message
+        session.interrupted.set()
+        raise
 
 
 async def run_suite(options: RunOptions, progress: Progress | None = None) -> RunResult:
@@ -264,9 +270,11 @@ async def run_suite(options: RunOptions, progress: Progress | None = None) -> Ru
         label = f"{profile.url} (embedded reference server, {options.dialect} dialect)" if embedded else profile.url
         await probe(profile)
         deadline = time.monotonic() + profile.timeouts.run
-        results = await run_cases(spec, profile, cases, progress, label=profile.url)
+        breaker = Breaker()
+        results = await run_cases(spec, profile, cases, progress, label=profile.url, breaker=breaker)
         if runs:
-            results += await run_properties(spec, profile, options, runs, results, progress, deadline=deadline)
+            results += await run_properties(spec, profile, options, runs, results, progress, deadline=deadline,
+                                            breaker=breaker)
     run = RunResult(target=label, suite_version=__version__, results=results, strict=options.strict,
                     dialect=detect_dialect(results), duration=time.perf_counter() - started)
     if expected is not None:

@@ -58,7 +58,7 @@ def _run(session: Session) -> CaseResult:
         if why := session.unavailable(api):
             return meta.result(Verdict.UNIMPLEMENTED, f"not run: {why}", not_run=why)
     plan = session.plan
-    per_example = 2 * len(session.profile.agents[:2]) + 2 * plan.stateful_steps
+    per_example = 2 * len(session.profile.distinct_agents[:2]) + 2 * plan.stateful_steps
     hunt = Hunt(session, meta, messages=plan.stateful_examples * per_example)
     machine = _machine(session, hunt)
     options = hypothesis_settings(plan, session.database, max_examples=plan.stateful_examples,
@@ -75,7 +75,7 @@ def _machine(session: Session, hunt: Hunt) -> type[RuleBasedStateMachine]:
     grmdc, smdc, snpc, dial, outcome = (spec.api(n) for n in (
         "GetReservedManualDialContact", "SkipManualDialContact", "SkipNonPEWCContact", "ManualDialCall",
         "SetCallOutcomeWithComments"))
-    agents = profile.agents[:2]
+    agents = profile.distinct_agents[:2]
     numbers = st.integers(1, len(agents))
     reserved_row = grmdc.field("request.data.ReservedContacts")
     mine = {"requirements": [reserved_row.id],

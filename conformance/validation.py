@@ -23,6 +23,8 @@ from .paths import data_dir
 Profile = Literal["strict", "lenient"]
 Direction = Literal["request", "response"]
 Verdict = Literal["pass", "non_strict", "fail"]
+INFERRED_KEYWORDS = frozenset({"pattern"})
+"""Schema keywords that only the project's inference sets (the value formats)."""
 
 _JSON_TYPES = ("array", "boolean", "integer", "null", "number", "object", "string")  # sorted
 _TYPE_CHECKER = Draft202012Validator.TYPE_CHECKER
@@ -38,6 +40,9 @@ class Violation:
     message: str
     requirement: str | None
     discrepancies: tuple[str, ...]
+    inferred: bool = False
+    """A value format generalised from sample values (spec/formats.yaml): the tables say
+    only String, so breaking it is recorded, never judged."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +58,8 @@ class Judgement:
     strict: tuple[Violation, ...]
     lenient: tuple[Violation, ...]
     discrepancies: tuple[str, ...]
+    inferred: tuple[Violation, ...] = ()
+    """Departures from an inferred value format: shown, never part of the verdict."""
 
 
 @cache
@@ -92,15 +99,20 @@ def _order(v: Violation) -> tuple[str, str, str]:
 
 
 def judge(message: object, api: str, direction: Direction) -> Judgement:
-    """pass if strict holds; else non_strict if lenient holds; else fail."""
-    strict = tuple(validate(message, api, direction, "strict"))
+    """pass if strict holds; else non_strict if lenient holds; else fail.
+
+    Violations of an inferred value format count for neither: they come back apart.
+    """
+    found = validate(message, api, direction, "strict")
+    inferred = tuple(v for v in found if v.inferred)
+    strict = tuple(v for v in found if not v.inferred)
     if not strict:
-        return Judgement("pass", (), (), ())
-    lenient = tuple(validate(message, api, direction, "lenient"))
+        return Judgement("pass", (), (), (), inferred)
+    lenient = tuple(v for v in validate(message, api, direction, "lenient") if not v.inferred)
     if lenient:
-        return Judgement("fail", strict, lenient, ())
+        return Judgement("fail", strict, lenient, (), inferred)
     ids = sorted({d for v in strict for d in v.discrepancies})
-    return Judgement("non_strict", strict, (), tuple(ids))
+    return Judgement("non_strict", strict, (), tuple(ids), inferred)
 
 
 def _without_shadowed(found: list[tuple[str, Violation]]) -> Iterator[Violation]:
@@ -143,6 +155,7 @@ def _violations(
             _MESSAGES.get(keyword, _default)(error, node),
             requirement,
             _explaining(keyword, node, error.instance),
+            keyword in INFERRED_KEYWORDS,
         )
 
 

@@ -39,11 +39,14 @@ class FaultyTarget:
     reject: int | None = None
     """An HTTP status to refuse every opening handshake with."""
     tls: ssl.SSLContext | None = None
+    broadcast: bool = False
+    """Send every answer to every open connection, not only the one that asked (a fault)."""
     received: list[str | bytes] = field(default_factory=list)
     handshake_headers: list[Headers] = field(default_factory=list)
     connections: int = 0
     _faults: int = 0
     _server: Server | None = None
+    _open: set[ServerConnection] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.fault not in FAULTS:
@@ -76,12 +79,15 @@ class FaultyTarget:
 
     async def _handle(self, ws: ServerConnection) -> None:
         self.connections += 1
+        self._open.add(ws)
         try:
             async for frame in ws:
                 self.received.append(frame)
                 await self._respond(ws, frame)
         except ConnectionClosed:
             pass
+        finally:
+            self._open.discard(ws)
 
     async def _respond(self, ws: ServerConnection, frame: str | bytes) -> None:
         fault = self.fault if self.times is None or self._faults < self.times else "none"
@@ -108,4 +114,8 @@ class FaultyTarget:
         if answer is not None:
             if fault == "wrong_subtopic":
                 answer["subtopic"] = f"{answer.get('subtopic')}Wrong"
-            await ws.send(json.dumps(answer))
+            for peer in (list(self._open) if self.broadcast else [ws]):
+                try:
+                    await peer.send(json.dumps(answer))
+                except ConnectionClosed:
+                    pass

@@ -44,13 +44,18 @@ def test_defaults_are_the_doc_sample_values():
     assert p.fixtures.telephony_outcome_id == str(scoc["OutcomeId"])
     assert p.fixtures.business_outcome_id == str(sample_data("SkipManualDialContact")["OutcomeId"])
     assert p.fixtures.phone_number == sample_data("ManualDialCall")["PhoneNumber"]
-    assert p.agents == (
-        sample_data("GetReservedManualDialContact")["AgentID"],
-        sample_data("SkipNonPEWCContact")["userID"],
-    )
-    assert p.agent != p.second_agent
+    # The samples' two spellings of the test agent are one agent (D-26): one default agent.
+    assert p.agents == (sample_data("GetReservedManualDialContact")["AgentID"],)
+    assert p.second_agent is None
     assert p.apis == tuple(SPEC.apis) and p.campaign_manager_version is None
     assert not p.headers and not p.secrets and p.ca_file is None
+
+
+def test_a_second_agent_only_when_the_profile_names_two():
+    assert load_profile(None, {"url": URL, "agents": ["a"]}, env={}).second_agent is None
+    assert load_profile(None, {"url": URL, "agents": ["a", "b"]}, env={}).second_agent == "b"
+    with pytest.raises(ProfileError):  # one name twice is one agent: the profile says so at once
+        load_profile(None, {"url": URL, "agents": ["a", "a"]}, env={})
 
 
 def test_campaign_manager_version_drops_retired_apis():

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,9 +22,8 @@ from typing import Any, Coroutine
 
 from ..breaker import Breaker
 from ..cases import Step
-from ..checks import StepContext, run_check
+from ..checks import StepContext, refusal_sign, run_check
 from ..engine import build_frame, reply_key, withdrawal
-from ..messages import items, member
 from ..profile import Profile
 from ..protocol import Exchange, parse_frame
 from ..results import CheckResult, Frame, Verdict
@@ -81,6 +81,8 @@ class Session:
     """``time.monotonic()`` past which nothing more is sent (the profile's whole-run bound)."""
     breaker: Breaker = field(default_factory=Breaker)
     """Shared with the example cases: once the target stopped answering, nothing is sent."""
+    interrupted: threading.Event = field(default_factory=threading.Event)
+    """Set when the user interrupts the run: nothing more is sent, and no file is written."""
 
     @property
     def stopped(self) -> str | None:
@@ -91,12 +93,6 @@ class Session:
         """Why the target is not expected to offer the API (profile, version), or None."""
         return self.withdrawn.get(api.name) or self.profile.withholds(api)
 
-
-
-def is_refusal(reply: Any) -> bool:
-    """A reply whose ``message.response`` (or one of its items) says ``success: false``."""
-    message = reply.get("message") if isinstance(reply, dict) else None
-    return any(member(i, "success") is False for i in items(member(message, "response")))
 
 
 @dataclass
@@ -130,7 +126,9 @@ class Driver:
 
     def take(self) -> None:
         """Spend one message of the budget; raises Exhausted when there is none to spend."""
-        if self.session.stopped:
+        if self.session.interrupted.is_set():
+            self.exhausted = "the run was interrupted"
+        elif self.session.stopped:
             self.exhausted = self.session.stopped
         elif self.left <= 0:
             self.exhausted = "the run's message budget is spent"
@@ -239,7 +237,7 @@ class Example:
             session.withdrawn[api.name] = why
             raise Withdrawn(why)
         ctx = StepContext(self.spec, api or self.api, message, exchange, self.basis)
-        refused = forgive_refusal and is_refusal(exchange.message)
+        refused = forgive_refusal and refusal_sign(api or self.api, exchange.message) is not None
         kept = []
         for entry in step.checks:
             result = run_check(ctx, entry)

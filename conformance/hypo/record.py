@@ -160,7 +160,7 @@ class Hunt:
             unsatisfied = True
         finally:
             self.driver.close()
-        if self.withdrawn:
+        if self.withdrawn and self.failure is None:  # a FAIL found before is never dropped
             return self.meta.result(Verdict.UNIMPLEMENTED, f"not run: {self.withdrawn}", not_run=self.withdrawn)
         result = self._judge(flaky, unsatisfied)
         result.duration = time.perf_counter() - started
@@ -172,7 +172,7 @@ class Hunt:
             counts += f"; stopped early: {self.driver.exhausted}"
         if self.failure is not None:
             return self._failed(counts, flaky)
-        if not self.examples:
+        if not self.examples or not self.driver.sent:  # nothing sent, nothing judged: never a PASS
             why = self.driver.exhausted or ("no example could be run" if unsatisfied else "the run sent nothing")
             return self.meta.result(Verdict.INFORMATIONAL, f"not run: {why}", not_run=why)
         verdict = worst(s.check.verdict for s in self.seen.values())
@@ -213,7 +213,7 @@ class Hunt:
         text = redact(text) if redact else text
         url = redact(session.profile.url) if redact else session.profile.url
         path = f"{meta.id}.yaml"
-        if session.report_dir is not None:
+        if session.report_dir is not None and not session.interrupted.is_set():
             path = str(reproduce.write(text, session.report_dir, meta.id))
         return {
             "frames": example.sent,

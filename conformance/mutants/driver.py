@@ -21,6 +21,8 @@ from typing import Any, Callable, Mapping
 
 from ..cases import Case, load_cases
 from ..profile import Profile, load_profile
+from ..server.bindings import load_bindings
+from ..server.default_seed import default_seed
 from ..results import CaseResult, Verdict
 from ..runner import run_cases
 from ..spec import load_spec
@@ -74,10 +76,19 @@ def mutation_profile(url: str, token: str, target: Target, settings: Settings) -
         "timeouts": {"connect": settings.connect_timeout, "response": settings.response_timeout,
                      "run": settings.run_timeout},
         "campaign_manager_version": offering_version(),
+        "agents": list(seed_agents()),
         **target.profile,
     }
     chosen = {k: v for k, v in overrides.items() if v is not None}
     return load_profile(None, chosen, env={TOKEN_VARIABLE: token})
+
+
+@cache
+def seed_agents() -> tuple[str, ...]:
+    """The two agents the reference server's default seed holds: every mutant and variant
+    is that server, so its profile names both and the two-agent cases run."""
+    spec = load_spec()
+    return tuple(default_seed(spec, load_bindings(spec))["agents"][:2])
 
 
 @cache

@@ -159,12 +159,12 @@ class NonConsentSkipTakesAny(StateProxy):
 
 
 class NonConsentSkipAlwaysSucceeds(StateProxy):
-    """The non-PEWC skip succeeds even when the agent holds no such contact."""
+    """The non-PEWC skip succeeds even when the agent has fetched no contact at all."""
 
     def skip_non_consent(self, agent: str) -> Contact | None:
         try:
             return self.inner.skip_non_consent(agent)
-        except ContactNotFound:
+        except (ContactNotFound, UnknownAgent):
             return None
 
 

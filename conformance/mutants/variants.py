@@ -16,8 +16,10 @@ from ..server.bindings import load_bindings
 from ..server.dialects import Dialect, Style
 from ..server.wire import MESSAGE, SUBTOPIC
 from ..spec import Effect, Spec, load_spec
+from .catalogue import GRMDC, MDC, RESPONSE, SNPC, actual_error, e164, iso
 from .edits import const, convert, drop
-from .faults import Fault, closing, replies, rewrite
+from . import state_faults as sf
+from .faults import Fault, closing, outcomes, replies, requests, rewrite, state
 from .targets import Variant
 
 _REWORDING = ("value", "name", "shape")
@@ -61,6 +63,14 @@ def _registry_variants(spec: Spec) -> Iterator[Variant]:
                 )
 
 
+def _piped_accounts(message: dict[str, Any]) -> dict[str, Any]:
+    """Read an LCM key written with dashes as the one with pipes (a dashes variant takes its own keys)."""
+    data = message.get("data")
+    if isinstance(data, dict) and isinstance(data.get("AccountNumber"), str):
+        message["data"] = {**data, "AccountNumber": data["AccountNumber"].replace("-", "|")}
+    return message
+
+
 def _open_variants(spec: Spec) -> Iterator[Variant]:
     error_type = next(e.type for api in spec.apis.values() for e in api.errors)
     notice = {"channel": "LCM", "topic": "WebService", "subtopic": "AgentStateChanged", MESSAGE: {}}
@@ -86,6 +96,33 @@ def _open_variants(spec: Spec) -> Iterator[Variant]:
                   basis="frames that answer no request are recorded, not judged (DESIGN, wire binding)",
                   description="a notification on an undocumented subtopic follows every reply",
                   fault=replies(lambda outcome, out: [*out, notice]))
+    yield Variant(name="open.expiry-iso", basis="the table gives ExpiryTime as a String; its format is "
+                  "only the sample's (spec/formats.yaml is our generalisation)",
+                  description="ExpiryTime written in ISO 8601 (2024-01-31T23:59:00)",
+                  fault=rewrite(convert(RESPONSE, "ExpiryTime", iso), api=GRMDC, failures=False))
+    yield Variant(name="open.account-dashes", basis="the table gives AccountNumber (the LCM key) as a String; "
+                  "the pipes are only the samples'",
+                  description="the LCM key written with dashes (0-1-234-0-0-00-1234)",
+                  fault=Fault(service=(
+                      *rewrite(convert(RESPONSE, "AccountNumber", lambda v: v.replace("|", "-")), api=GRMDC,
+                               failures=False).service,
+                      *requests(_piped_accounts).service)))
+    yield Variant(name="open.phone-normalised", fast=True,
+                  basis="Manual Dial Call: data holds the details of the number; only the sample repeats it as sent",
+                  description="ManualDialCall echoes a bare-digit number rewritten as E.164 (+…)",
+                  fault=rewrite(convert("message.data", "PhoneNumber", e164), api=MDC, failures=False))
+    yield Variant(name="open.actual-error-text", fast=True,
+                  basis="Set Telephony Outcome: Possible Error Cases table (its Actual Error column is the page's too)",
+                  description="call id errors say 'Callid is empty' / 'Invalid Call ID:<id>' (the Actual Error column)",
+                  fault=outcomes(actual_error))
+    yield Variant(name="open.non-pewc-msg-wording", basis="Skip Non-PEWC Contact: msg is not mandatory; the "
+                  "sample's text is an example",
+                  description="a non-PEWC skip with nothing to skip says 'No contact found'",
+                  fault=rewrite(convert(RESPONSE, "msg", const("No contact found")), api=SNPC, failures=False))
+    yield Variant(name="open.non-pewc-any-contact", basis="D-25: nothing in the pages ties a non-PEWC contact "
+                  "to a non-consent one",
+                  description="with no non-consent contact held, SkipNonPEWCContact skips a consent one",
+                  fault=state(sf.NonConsentSkipTakesAny))
     yield Variant(name="open.duplicate-answers", fast=True,
                   basis="the pages show one reply per request and forbid no second copy; a copy is "
                         "recorded with the next request, never taken as its answer",
