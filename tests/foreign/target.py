@@ -26,6 +26,8 @@ What follows which page and row:
   (table) or number (sample); Consent and ReservedContacts Boolean (table) or "Yes"/"true"
   strings (sample); SCOC OutcomeID String (table) or number (sample). Every row marked
   Mandatory Yes must be present (a missing or null member is a bad request).
+* GRMDC (Message Parameters table: ``response`` is an array of contacts): a refusal or an
+  error never goes out on DownloadContactsForDialing, whatever ``Choices`` says.
 * GRMDC (Data Parameters rows): NumberOfContactsRequired bounds the count, Consent picks
   the consent type, ReservedContacts true returns contacts already reserved to AgentID,
   false reserves open ones to it. A contact reserved to an agent is never handed to
@@ -492,12 +494,14 @@ class Target:
         action = {"not-request": c.not_request, "bad": c.bad_request}.get(p.kind, "reply")
         if action != "reply":
             return None, action == "close"
-        if p.kind == "refused" and c.refusal == "result" and route is not None:
+        # GRMDC's result holds contacts only (its Message Parameters table): never a status there
+        has_result = route is not None and route.reply != "DownloadContactsForDialing"
+        if p.kind == "refused" and c.refusal == "result" and route is not None and has_result:
             body = status(False, c, p.msg)
             as_array = route.reply == "SkipNonPEWCContactResult" and c.snpc_response_as == "array"
             result: Json = {"response": [body] if as_array else body}
             return self.envelope(route.reply, self.with_callid(result, req, route), req), False
-        on_response = route is not None and c.error_subtopic == "response"
+        on_response = has_result and c.error_subtopic == "response"
         detail = {"detail": p.actual} if c.error_detail else {}
         if c.error_body == "flat":
             message: Json = {"ErrorType": "WS_Error", "Message": p.msg}
