@@ -1,17 +1,29 @@
-"""The run's circuit breaker: a target that stops answering stops the run, with one reason.
+"""The run's circuit breaker: a target that stops answering, or floods, is named once.
 
 Every wait is bounded by the response timeout, but a silent target would still cost a
 timeout per request, and every case would fail the same way. The breaker counts valid
 requests in a row that got no reply; at :data:`LIMIT` it trips, and what is left of the
-run (cases and property runs alike) is not run, naming why once.
+run (cases and property runs alike) is not run, naming why once. The same holds for one
+API that goes unanswered while the others are answered (only that API stops), and for a
+target that closes the connection after every reply. It also counts the frames that
+answered no request: a target that sends many of them for each request it is asked is
+flooding, one FAIL for the whole run; past :data:`FLOOD_STOP` it trips too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from .protocol import Exchange, Status
 
 LIMIT = 3
 """Valid requests in a row without their reply before the target counts as stopped."""
+FLOOD_TOTAL = 200
+FLOOD_PER_REQUEST = 5.0
+"""A run floods when the frames that answered nothing exceed both: a greeting, a
+heartbeat or a notice after each reply stays far below."""
+FLOOD_STOP = 20_000
+"""Past this many frames that answered nothing, nothing more is sent."""
 
 
 @dataclass
@@ -22,6 +34,39 @@ class Breaker:
     silent: int = 0
     stopped: str | None = None
     """Why nothing more is sent, once the breaker has tripped."""
+    requests: int = 0
+    strays: int = 0
+    """Frames received that answered no request (greetings, broadcasts, second copies)."""
+    api_silent: dict[str, int] = field(default_factory=dict)
+    api_stopped: dict[str, str] = field(default_factory=dict)
+    """APIs whose valid requests went unanswered ``limit`` times in a row, and why."""
+    closes: int = 0
+
+    def observe(self, exchange: Exchange, *, valid: bool, api: str | None = None) -> None:
+        """Record one exchange; a valid request's silence counts towards tripping."""
+        self.requests += 1
+        self.strays += exchange.unmatched_count
+        if valid and exchange.status is not Status.CLOSED:  # a close fails its case at once
+            self.heard(exchange.answered, exchange.reason)
+        if valid and api is not None:
+            missed = exchange.status in (Status.TIMEOUT, Status.CLOSED, Status.FLOODED)
+            self.api_silent[api] = self.api_silent.get(api, 0) + 1 if missed else 0
+            if self.api_silent[api] >= self.limit and api not in self.api_stopped:
+                self.api_stopped[api] = (f"{self.limit} {api} requests in a row got no reply: the target stopped "
+                                         f"answering {api} (the last: {exchange.reason})")
+        if self.strays > FLOOD_STOP and self.stopped is None:
+            self.stopped = f"the target flooded the run: {self.flooding()}"
+
+    def kept_open(self, kept: bool) -> None:
+        """Record whether a connection outlived a reply; trip after ``limit`` closes in a row."""
+        self.closes = 0 if kept else self.closes + 1
+        if self.closes >= self.limit and self.stopped is None:
+            self.stopped = (f"the target closed the connection after its reply {self.closes} times in a row: "
+                            "every case that sends more than one request would fail the same way")
+
+    def refuses(self, api: str) -> str | None:
+        """Why nothing more is sent to this API (or to the target), or None."""
+        return self.stopped or self.api_stopped.get(api)
 
     def heard(self, answered: bool, reason: str) -> None:
         """Record whether a valid request got its reply; trip after ``limit`` misses in a row."""
@@ -29,3 +74,10 @@ class Breaker:
         if self.silent >= self.limit and self.stopped is None:
             self.stopped = (f"{self.silent} requests in a row got no reply: the target stopped answering "
                             f"(the last: {reason})")
+
+    def flooding(self) -> str | None:
+        """Why the run counts as flooded, or None."""
+        if self.strays <= FLOOD_TOTAL or self.strays <= FLOOD_PER_REQUEST * max(self.requests, 1):
+            return None
+        return (f"{self.strays} frames that answered no request arrived for {self.requests} requests "
+                f"({self.strays / max(self.requests, 1):.0f} per request): unsolicited frames flood the connection")

@@ -76,7 +76,11 @@ def fill(value: Any, variables: dict[str, Any]) -> Any:
     if isinstance(value, str):
         whole = _VAR.fullmatch(value)
         if whole:
-            return _resolve(whole.group(1), variables)
+            name = whole.group(1)
+            resolved = _resolve(name, variables)
+            # A for_each row's values may hold ${…} themselves (a request's values from the
+            # profile): fill them too. Values a target sent are never filled.
+            return fill(resolved, variables) if name.startswith("row.") else resolved
         return _VAR.sub(lambda m: str(_resolve(m.group(1), variables)), value)
     if isinstance(value, list):
         return [fill(v, variables) for v in value]

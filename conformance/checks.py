@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 from .messages import items, lookup, member, to_table_type
 from .protocol import Exchange, Status
+from .refusals import error_sign, strings, successes
 from .results import CheckResult, Verdict
 from .spec import Api, Spec
 from .validation import judge
@@ -24,6 +25,8 @@ Check = Callable[["StepContext", Any], CheckResult]
 SUCCESS_PATH = "response.message.response.success"
 PROFILE_CREDENTIALS = "profile.headers"
 """The requirement a credentials check names: the target profile's declaration, not a page."""
+PROFILE_FIXTURES = "profile.fixtures"
+"""The requirement a fixture names: the target profile says the call exists."""
 
 
 @dataclass
@@ -92,16 +95,29 @@ def _page(ctx: StepContext, where: str) -> str:
 
 
 def answered(ctx: StepContext, params: Any = None) -> CheckResult:
-    """The request got a reply on the documented response subtopic, in time."""
+    """The request got a reply on the documented response subtopic, in time (a request the
+    tables forbid: a reply of any shape, a refusal on a subtopic of its own included)."""
     ex = ctx.exchange
-    wanted = ex.expect_subtopic or "any reply"
+    wanted = ex.expect_subtopic
+    reply = ex.message or {}
+    elsewhere = ex.answered and not ex.refusal and wanted is not None and reply.get("subtopic") != wanted
+    if ex.refusal or wanted is None:
+        expected = f"a reply (on {wanted!r} or a refusal of its own)" if wanted else "a reply"
+    else:
+        expected = f"a reply with subtopic {wanted!r}"
+    if not ex.answered:
+        actual = _arrived(ctx)
+    elif elsewhere:
+        actual = f"a refusal on the subtopic {reply.get('subtopic')!r}: {_show(reply)}"
+    else:
+        actual = "it did"
     return ctx.result(
         "answered",
-        ex.answered,
+        ex.answered and not elsewhere,
         [ctx.api.envelope_id("response", "subtopic")],
         _page(ctx, "Response Parameters table, row subtopic"),
-        f"a reply with subtopic {wanted!r}",
-        "it did" if ex.answered else ex.reason,
+        expected,
+        actual,
         basis=(params or {}).get("basis") if isinstance(params, dict) else None,
     )
 
@@ -144,13 +160,9 @@ def _success_requirement(ctx: StepContext) -> tuple[list[str], str]:
         return [sample.id], _page(ctx, f"{sample.heading} (message.response.success)")
 
 
-def _successes(message: Any) -> list[Any]:
-    return [member(i, "success") for i in items(member(message, "response"))]
-
-
 def success(ctx: StepContext, expected: bool) -> CheckResult:
     """message.response.success is the expected Boolean (in every result object)."""
-    found = _successes(ctx.message)
+    found = successes(ctx.message)
     reqs, doc = _success_requirement(ctx)
     ok = bool(found) and all(f is expected for f in found)
     return ctx.result(
@@ -166,32 +178,17 @@ def _flagged(api: Api) -> bool:
     )
 
 
-ERROR_MEMBERS = frozenset({"error", "errors", "errormessage", "errorcode", "fault"})
-"""Member names (any case) that make a reply a refusal: the docs leave its shape open."""
-ERROR_WORDS = re.compile(r"error|invalid|not found|fail|refus|denied|unknown|missing|required", re.IGNORECASE)
-"""Words that make a text an error text, in a reply whose result is empty."""
-
-
 def refusal_sign(api: Api, reply: Any) -> str | None:
     """How a reply says it refuses the request, whatever its shape, or None.
 
-    A reply on a subtopic other than the API's response subtopic, ``success: false``, an
-    error member in ``message``, or an empty result with an error text (our reading: the
-    pages give the shape of an error only as a type and a text).
+    A reply on a subtopic other than the API's response subtopic, or a message with a
+    sign of refusal (:func:`conformance.refusals.error_sign`).
     """
     if not isinstance(reply, dict):
         return None
     if reply.get("subtopic") != api.response_subtopic:
         return f"a reply on the subtopic {_show(reply.get('subtopic'))}"
-    message = reply.get("message")
-    if any(f is False for f in _successes(message)):
-        return "success: false"
-    if isinstance(message, dict) and any(isinstance(k, str) and k.lower() in ERROR_MEMBERS for k in message):
-        return "an error member"
-    result = member(message, "response")
-    if result in (None, [], {}, "") and any(ERROR_WORDS.search(t) for t in strings(message)):
-        return "an empty result with an error text"
-    return None
+    return error_sign(reply.get("message"))
 
 
 def _served(ctx: StepContext) -> bool:
@@ -199,7 +196,7 @@ def _served(ctx: StepContext) -> bool:
     true or, for an API whose answer carries no success flag, the API's documented answer."""
     if refusal_sign(ctx.api, ctx.exchange.message) is not None:
         return False
-    flags = [f for f in _successes(ctx.message) if f is not None]
+    flags = [f for f in successes(ctx.message) if f is not None]
     if flags or _flagged(ctx.api):
         return any(f is True for f in flags)
     return judge(ctx.exchange.message, ctx.api.name, "response").verdict != "fail"
@@ -210,9 +207,10 @@ def not_success(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     reqs = params.get("requirements", [ctx.api.envelope_id("request", "data")])
     doc = params.get("doc", _page(ctx, "Data Parameters table"))
     if not isinstance(ctx.exchange.message, dict):
-        # Silence is no success (no page says such a request is answered); a close or a
-        # frame that is no message is: the channel must go on serving.
-        silent = ctx.exchange.refusal and ctx.exchange.status is Status.TIMEOUT
+        # Silence or a close is no success (no page says such a request is answered; whether
+        # the channel went on serving is the next request's check); a frame that is no
+        # message is.
+        silent = ctx.exchange.refusal and ctx.exchange.status in (Status.TIMEOUT, Status.CLOSED)
         return ctx.result(
             "not_success", False, reqs, doc, "a reply refusing the request", _arrived(ctx),
             verdict=Verdict.INFORMATIONAL if silent else None,
@@ -341,12 +339,26 @@ def not_returned(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
 
 
 def held_again(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
-    """Contacts reserved to the agent come back when it asks for its reserved contacts."""
-    missing = sorted(_accounts(params["contacts"]) - _accounts(_contacts(ctx)))
+    """Contacts reserved to the agent come back when it asks for its reserved contacts.
+
+    ``before``: what a re-fetch gave just before they were reserved. A target may cap how
+    many it hands out at once, and no page says which come first, so a reply that holds
+    others the agent held is INFORMATIONAL; one that holds none of them (new contacts, or
+    nothing) is a FAIL.
+    """
+    got = _contacts(ctx)
+    wanted = _accounts(params["contacts"])
+    missing = sorted(wanted - _accounts(got))
+    known = wanted | _accounts(params.get("before") or [])
+    capped = bool(missing) and bool(_accounts(got) & known)
     return ctx.result(
         "held_again", not missing, params["requirements"], params["doc"],
-        "the contacts reserved earlier " + _show(sorted(_accounts(params["contacts"]))),
-        "missing: " + _show(missing) if missing else "all of them",
+        "the contacts reserved earlier " + _show(sorted(wanted)),
+        (f"missing: {_show(missing)} among {len(got)} other reserved contact(s) (a cap may apply; the pages "
+         "give no order)" if capped else f"missing: {_show(missing)}; got {len(got)} contact(s) the agent did "
+         "not hold") if missing else "all of them",
+        verdict=Verdict.INFORMATIONAL if capped else None,
+        basis="inferred" if capped else None,
     )
 
 
@@ -359,21 +371,6 @@ def disjoint(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     )
 
 
-def strings(value: Any) -> list[str]:
-    """Every string in a nested value, however deep (iteratively: a reply may nest 10⁵ deep)."""
-    found: list[str] = []
-    stack = [value]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, str):
-            found.append(node)
-        elif isinstance(node, dict):
-            stack.extend(reversed(list(node.values())))
-        elif isinstance(node, list):
-            stack.extend(reversed(node))
-    return found
-
-
 def error_case(ctx: StepContext, error_id: str) -> CheckResult:
     """A documented error case: not a success, and the documented message text in the reply."""
     error = next(e for e in ctx.api.errors if e.id == error_id)
@@ -381,7 +378,7 @@ def error_case(ctx: StepContext, error_id: str) -> CheckResult:
     reply = ctx.exchange.message
     if not isinstance(reply, dict):
         return ctx.result("error_case", False, [error.id], doc, f"a {error.type} reply", _arrived(ctx))
-    refused = not any(f is True for f in _successes(ctx.message))
+    refused = not any(f is True for f in successes(ctx.message))
     texts = _error_texts(error, ctx.request)
     has_text = any(t in s for s in strings(reply) for t in texts)
     problems = ([] if refused else ["it reports success"]) + ([] if has_text else [f"no {error.message!r} in it"])
@@ -398,6 +395,21 @@ def _error_texts(error: Any, request: Any) -> tuple[str, ...]:
     data = request.get("data") if isinstance(request, dict) else None
     actual = re.sub(r"<(\w+)>", lambda m: str(member(data, m.group(1).replace("_", "")) or ""), error.condition)
     return (error.message, actual)
+
+
+def not_error(ctx: StepContext, error_id: str) -> CheckResult:
+    """A request naming what the target profile says exists (its call) is not refused as a
+    documented error case says (``Invalid Call ID.``); other refusals the pages leave open."""
+    error = next(e for e in ctx.api.errors if e.id == error_id)
+    texts = _error_texts(error, ctx.request)
+    said = isinstance(ctx.exchange.message, dict) and any(t in s for s in strings(ctx.exchange.message)
+                                                          for t in texts)
+    return ctx.result(
+        "not_error", not said, [error.id, PROFILE_FIXTURES],
+        _page(ctx, f"Possible Error Cases table, {error.type} '{error.condition}'; the target profile's fixtures"),
+        f"no {error.message!r}: the profile names this call as one the target knows",
+        f"refused as {error.message!r}: {_show(ctx.exchange.message)}" if said else "not refused so",
+    )
 
 
 def refused(ctx: StepContext, params: Any = None) -> CheckResult:
@@ -471,9 +483,27 @@ CHECKS: dict[str, Check] = {
     "refused": refused,
     "reply_subtopic": reply_subtopic,
     "none_withheld": none_withheld,
+    "not_error": not_error,
     "only_own": only_own,
 }
 """Check names as the case files use them."""
+
+
+FORGIVABLE = frozenset({"schema", "echo", "answered"})
+"""Checks a refusal is excused from, where a request may be refused: its shape is open."""
+
+
+def forgiven(ctx: StepContext, name: str, result: CheckResult) -> CheckResult | None:
+    """The check's result made INFORMATIONAL when the reply is a refusal and the check only
+    judges a shape (the docs leave a refusal's open); None when the result stands."""
+    sign = refusal_sign(ctx.api, ctx.exchange.message)
+    if sign is None or name not in FORGIVABLE or result.verdict not in (Verdict.FAIL, Verdict.NON_STRICT):
+        return None
+    return dataclasses.replace(
+        result, verdict=Verdict.INFORMATIONAL, basis="inferred",
+        doc=f"inferred: the docs leave the shape of a refusal open ({result.doc})",
+        actual=f"a refusal ({sign}): {result.actual}",
+    )
 
 
 def run_check(ctx: StepContext, entry: Any) -> CheckResult:
@@ -490,6 +520,8 @@ def run_check(ctx: StepContext, entry: Any) -> CheckResult:
     if name not in CHECKS:
         raise KeyError(f"unknown check {name!r}; known: {', '.join(CHECKS)}")
     result = CHECKS[name](ctx, params)
+    if ctx.exchange.refusal:  # a request that may be refused: a refusal's shape is open
+        result = forgiven(ctx, name, result) or result
     if basis != "inferred":
         return result
     verdict = Verdict.INFORMATIONAL if result.verdict is Verdict.FAIL else result.verdict

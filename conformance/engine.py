@@ -18,10 +18,11 @@ from typing import Any, Callable
 
 from .breaker import Breaker
 from .cases import Case, Step, fill
-from .checks import StepContext, run_check, strings
+from .checks import StepContext, run_check
 from .messages import build_request, items, lookup
 from .profile import Profile
 from .protocol import Exchange, FrameLog, Status, expected_reply, parse_frame
+from .refusals import strings
 from .results import CaseResult, CheckResult, Frame, Verdict, worst
 from .spec import Api, Spec
 from .transport import Connection, ExchangeFailed, TargetUnreachable, TransportError
@@ -200,6 +201,8 @@ class CaseRunner:
         text, api, message = build_frame(self.spec, step)
         if api is not None and (why := self._offered(api)):
             raise Unimplemented(why)
+        if api is not None and (why := self.breaker.refuses(api.name)):
+            raise NotRun(why)
         refusal = step.expect == "reply"
         subtopic, callid = reply_key(self.spec, text, api, message)
         wait = None if not refusal or _documented_reply(step) else min(REFUSAL_WAIT, self.profile.timeouts.response)
@@ -216,19 +219,22 @@ class CaseRunner:
         run.sent.append(text)
         run.strays += exchange.unmatched_count if exchange.answered else 0
         run.frames.extend(Frame(f.direction, round(base + f.at, 4), f.text) for f in exchange.log.frames)
-        if not refusal:
-            self.breaker.heard(exchange.answered, exchange.reason)
+        self.breaker.observe(exchange, valid=not refusal, api=api.name if api is not None else None)
         if api is not None and not refusal and withdrawal(api, exchange, self.profile):
             self.withdrawn[api.name] = (f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) "
                                         f"was refused as not offered: {_show_reply(exchange)}")
             raise Unimplemented(self.withdrawn[api.name])
         ctx = StepContext(self.spec, api or self.spec.api(case.api), message, exchange, case.basis)
         previous = run.last.get(step.agent)
-        if previous is not None and conn.connects > connects:
-            run.checks.append(_numbered(_kept_open(ctx, after_refusal=previous), number))
-        if exchange.answered:
-            run.last[step.agent] = refusal
-        else:  # a request left unanswered desynchronises the connection: we reconnect, not the target
+        if previous is not None:
+            closed = conn.connects > connects
+            if previous == "valid":
+                self.breaker.kept_open(not closed)
+            if closed:
+                run.checks.append(_numbered(_kept_open(ctx, after_odd=previous == "odd"), number))
+        if exchange.answered or exchange.status is Status.CLOSED or (refusal and exchange.status is Status.TIMEOUT):
+            run.last[step.agent] = _kind(step, refusal)
+        else:  # a valid request left unanswered: we reconnect, not the target
             run.last.pop(step.agent, None)
         for entry in step.checks:
             result = run_check(ctx, entry)
@@ -311,14 +317,22 @@ def _documented_reply(step: Step) -> bool:
                for c in step.checks)
 
 
-def _kept_open(ctx: StepContext, *, after_refusal: bool) -> CheckResult:
+def _kind(step: Step, refusal: bool) -> str:
+    """What a step sent: a valid request, a request the tables forbid, or a frame that is no
+    request of any API (raw text, a literal frame, an envelope of its own)."""
+    if step.raw is not None or step.frame is not None or (step.send or {}).get("envelope"):
+        return "odd"
+    return "invalid" if refusal else "valid"
+
+
+def _kept_open(ctx: StepContext, *, after_odd: bool) -> CheckResult:
     """The channel outlives a request: the next request on it must still be served.
 
-    After a valid request this is documented (every page has the agent application send
-    request after request on its channel); after a frame the tables forbid the pages say
-    nothing, so closing then is recorded, never judged.
+    After a request of a documented API, valid or not, this is documented (every page has
+    the agent application send request after request on its channel); after a frame that
+    is no request of any API the pages say nothing, so closing then is recorded, never judged.
     """
-    if after_refusal:
+    if after_odd:
         doc, basis = "inferred: the pages say nothing of what follows a request they forbid", "inferred"
     else:
         doc, basis = (f"{ctx.api.title}: Request and Response Parameters tables (each request and its "
@@ -367,8 +381,8 @@ class _CaseRun:
     step: int = 0
     strays: int = 0
     """Frames received that answered nothing (greetings, broadcasts, second copies)."""
-    last: dict[int, bool] = dataclasses.field(default_factory=dict)
-    """Per agent connection: whether its previous request was one the tables forbid."""
+    last: dict[int, str] = dataclasses.field(default_factory=dict)
+    """Per agent connection: what its previous frame was (see :func:`_kind`)."""
 
 
 def _filled(step: Step, variables: dict[str, Any], number: int) -> Step:

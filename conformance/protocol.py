@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any, ClassVar, Final, Literal
 
+from .refusals import is_refusal_frame
 from .spec import Api, Spec, load_spec
 
 DATA: Final = "data"
@@ -125,7 +126,8 @@ def expected_reply(
     """``(response subtopic, call id or None)`` that pairs the answer with this request.
 
     The call id counts only where the page has it both in the request data and in the
-    response message, i.e. where the API echoes it.
+    response message, i.e. where the API echoes it; a request without one is answered
+    by a reply that echoes none (``""``), not by one for some call.
     """
     api = _api(api, spec)
     message = request.message if isinstance(request, Request) else request
@@ -133,7 +135,7 @@ def expected_reply(
     if _echoes_callid(api):
         data = message.get(DATA)
         value = data.get(CALLID) if isinstance(data, Mapping) else None
-        callid = None if value is None else str(value)
+        callid = "" if value is None else str(value)
     return api.response_subtopic, callid
 
 
@@ -445,10 +447,11 @@ class Correlator:
     :class:`Exchange`; the caller owns the clock and calls :meth:`expire` at
     :attr:`deadline` and :meth:`closed` if the connection drops. The answer is the first
     frame whose ``subtopic`` is the expected one and whose echoed ``callid`` (if any) is the
-    expected one. For a request the tables forbid (``refusal=True``) a JSON object on a
-    subtopic no page documents as a response (``known``) is its answer too: the docs leave
+    expected one. A JSON object on a subtopic no page documents as a response (``known``)
+    that bears a sign of refusal (:mod:`conformance.refusals`) answers too: the docs leave
     the shape of a refusal open. With ``expect_subtopic=None`` (a frame that is no request
-    of any API) only such a frame answers. Frames the caller read before sending (a
+    of any API) only such a frame answers. ``refusal=True`` marks a request the tables
+    forbid: silence may answer it, so a timeout leaves the connection usable. Frames the caller read before sending (a
     greeting, a second copy of an earlier answer) are noted with :meth:`early`. Other frames
     are kept as unmatched, up to ``keep``, and counted; after ``max_frames`` frames without
     an answer the exchange ends as FLOODED.
@@ -571,8 +574,10 @@ class Correlator:
         if obj is None:
             return False
         subtopic = obj.get(SUBTOPIC)
-        if self._refusal and not (isinstance(subtopic, str) and subtopic in self.known):
-            return True
+        if not (isinstance(subtopic, str) and subtopic in self.known):
+            # A refusal may come on a subtopic of its own (the docs leave its shape open);
+            # a frame there without a sign of refusal (a greeting, a heartbeat) answers nothing.
+            return is_refusal_frame(obj)
         if self._subtopic is None or subtopic != self._subtopic:
             return False
         if self._callid is None:

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable
 
 from . import __version__
-from .breaker import Breaker
+from .breaker import FLOOD_PER_REQUEST, Breaker
 from .cases import Case, CaseError, load_case_file, load_cases
 from .engine import CaseRunner
 from .expectations import Expectations, ExpectationsError, unknown_ids
@@ -28,7 +28,7 @@ from .hypo.plan import PROFILES
 from .hypo.record import PropertyRun
 from .messages import items, member
 from .profile import Profile, load_profile
-from .results import CaseResult, RunResult, Verdict
+from .results import CaseResult, CheckResult, RunResult, Verdict
 from .spec import Spec, load_spec
 from .transport import Connection, TargetUnreachable
 
@@ -195,6 +195,19 @@ def _dialect_votes(reply: dict[str, Any]) -> list[str]:
     return votes
 
 
+FLOOD_ID = "run.unsolicited-frames"
+
+
+def flooded(why: str) -> CaseResult:
+    """The whole run's one FAIL for a target that floods its connections with frames that
+    answer nothing (each case judged only its own replies)."""
+    doc = "every page: a Sample Request is answered by one Sample Response (DESIGN.md: a flooding target FAILs)"
+    check = CheckResult("unsolicited frames", Verdict.FAIL, (), "documented", doc,
+                        f"at most {FLOOD_PER_REQUEST:g} frames that answer nothing per request", why)
+    return CaseResult(FLOOD_ID, "The target does not flood its connections with frames nobody asked for", "*",
+                      (), doc, "documented", Verdict.FAIL, check.message(), checks=[check])
+
+
 def make_profile(options: RunOptions, url: str | None) -> Profile:
     """The target profile: from a file, else the defaults (the doc's sample values)."""
     overrides = dict(options.overrides)
@@ -275,6 +288,10 @@ async def run_suite(options: RunOptions, progress: Progress | None = None) -> Ru
         if runs:
             results += await run_properties(spec, profile, options, runs, results, progress, deadline=deadline,
                                             breaker=breaker)
+        if (flood := breaker.flooding()) is not None:
+            results.append(flooded(flood))
+            if progress:
+                progress(results[-1])
     run = RunResult(target=label, suite_version=__version__, results=results, strict=options.strict,
                     dialect=detect_dialect(results), duration=time.perf_counter() - started)
     if expected is not None:

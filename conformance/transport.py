@@ -62,6 +62,9 @@ class TargetFlooded(ExchangeFailed):
     """The target sent more frames than one exchange may read without answering."""
 
 
+_SETTLE_TIMEOUT = 1.0
+"""At most this long for the pong that marks the end of what a target sends on connect."""
+
 _EARLY_LIMIT = 1000
 """At most this many waiting frames are read before a request (a flood is cut there)."""
 
@@ -73,6 +76,17 @@ _FAILURES: dict[Status, type[ExchangeFailed]] = {
     Status.CLOSED: ConnectionClosed,
     Status.FLOODED: TargetFlooded,
 }
+
+
+async def _settled(ws: ClientConnection, timeout: float) -> list[str | bytes]:
+    """What the target sends on connect, before it reads anything: a ping's pong comes
+    after every frame the target sent before it read the ping (one round trip, bounded)."""
+    try:
+        async with asyncio.timeout(timeout):
+            await (await ws.ping())
+    except (TimeoutError, _WsClosed):
+        pass  # a target that does not answer pings is judged by its answers, not here
+    return await _pending(ws)
 
 
 async def _pending(ws: ClientConnection) -> list[str | bytes]:
@@ -156,6 +170,8 @@ class Connection:
         self._proxy: Any = None if _is_loopback(parts.hostname) else True
         self._core = Correlator(keep=keep, max_frames=max_frames, redact=redact)
         self._ws: ClientConnection | None = None
+        self._waiting: list[str | bytes] = []
+        """Frames the target sent on connect, before any request (a greeting)."""
 
     @classmethod
     def from_profile(cls, profile: Profile, **options: Any) -> Connection:
@@ -198,6 +214,7 @@ class Connection:
             raise TargetUnreachable(self.url, reason) from exc
         self.connects += 1
         self._core.reset()
+        self._waiting = await _settled(self._ws, min(self.connect_timeout, _SETTLE_TIMEOUT))
 
     async def close(self) -> None:
         """Close the connection: a closing handshake if it is in sync, else an abort.
@@ -238,6 +255,10 @@ class Connection:
         ws, core = self._ws, self._core
         clock = asyncio.get_running_loop().time
         waiting = await _pending(ws)
+        if not self.is_open:  # the target closed while we read what was waiting: start afresh
+            await self.connect()
+            ws = self._ws
+        waiting, self._waiting = self._waiting + waiting, []
         text = core.send(request, expect_subtopic, expect_callid, now=clock(),
                          timeout=self.response_timeout if timeout is None else timeout, refusal=refusal)
         for frame in waiting:

@@ -43,6 +43,8 @@ class Violation:
     inferred: bool = False
     """A value format generalised from sample values (spec/formats.yaml): the tables say
     only String, so breaking it is recorded, never judged."""
+    keyword: str = ""
+    """The JSON Schema keyword that failed (``required`` for a missing mandatory row)."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,7 @@ def _violations(
                 f"expected the mandatory field {_shown(name)}; got {_members(error.instance)}",
                 member.get("x-requirement", requirement),
                 tuple(node.get("x-discrepancies-by-property", {}).get(name, ())),
+                keyword="required",
             )
     elif keyword == "oneOf" and _spellings(node):
         if not isinstance(error.instance, dict):
@@ -148,6 +151,7 @@ def _violations(
             f"expected exactly one of {_quoted(names)}; got {_present(error.instance, names)}",
             requirement,
             tuple(node.get("x-discrepancies", ())),
+            keyword="oneOf" if any(n in error.instance for n in names) else "required",
         )
     else:
         yield keyword, Violation(
@@ -156,6 +160,7 @@ def _violations(
             requirement,
             _explaining(keyword, node, error.instance),
             keyword in INFERRED_KEYWORDS,
+            keyword,
         )
 
 

@@ -91,7 +91,12 @@ def test_nan_is_not_sent_as_json():
 def test_expected_reply_uses_the_response_subtopic_and_echoed_callid():
     req = build_request(SCOC, {"callid": 12345})
     assert expected_reply(SCOC, req) == (SCOC.response_subtopic, "12345")
-    assert expected_reply(SCOC, build_request(SCOC, {})) == (SCOC.response_subtopic, None)
+    # Without a call id, the answer echoes none: a reply for some call is not this one's.
+    assert expected_reply(SCOC, build_request(SCOC, {})) == (SCOC.response_subtopic, "")
+    c = Correlator()
+    c.send(build_request(SCOC, {}), SCOC.response_subtopic, "", now=100.0, timeout=5.0)
+    assert c.receive(json.dumps({"subtopic": SCOC.response_subtopic, "message": {"callid": "other"}}), 100.1) is None
+    assert c.receive(json.dumps({"subtopic": SCOC.response_subtopic, "message": {"callid": ""}}), 100.2).answered
     # ManualDialCall has no call id: only the subtopic pairs its answer.
     assert expected_reply(MDC, build_request(MDC, {"callid": "1"})) == (MDC.response_subtopic, None)
 
@@ -187,22 +192,26 @@ def test_answer_missing_envelope_keys_still_matches_by_subtopic():
     assert ex.answered and isinstance(ex.response, MissingKeys)
 
 
-def test_no_expected_subtopic_takes_only_a_message_on_an_undocumented_subtopic():
+def test_no_expected_subtopic_takes_only_a_refusal_on_an_undocumented_subtopic():
     c = started(expect_subtopic=None)
     assert c.receive("Invalid Call ID.", 100.1) is None  # not a message: recorded, not the reply
     assert c.receive(json.dumps({"subtopic": SCOC.response_subtopic, "message": {}}), 100.2) is None
-    ex = c.receive(json.dumps({"subtopic": "WS_Error", "message": {}}), 100.3)
-    assert ex.answered and ex.message["subtopic"] == "WS_Error" and ex.unmatched_count == 2
+    assert c.receive(json.dumps({"subtopic": "Welcome", "message": {"server": "x"}}), 100.3) is None
+    ex = c.receive(json.dumps({"subtopic": "WS_Error", "message": {"msg": "not JSON"}}), 100.4)
+    assert ex.answered and ex.message["subtopic"] == "WS_Error" and ex.unmatched_count == 3
 
 
-def test_a_refusal_may_come_on_an_undocumented_subtopic_but_never_answers_a_valid_request():
-    error = json.dumps({"channel": "LCM", "topic": "x", "subtopic": "WS_Error", "message": {}})
-    valid = started()
-    assert valid.receive(error, 100.1) is None
-    invalid = Correlator()
-    invalid.send(build_request(SCOC, {}), SCOC.response_subtopic, now=100.0, timeout=5.0, refusal=True)
-    assert invalid.receive(json.dumps({"subtopic": "DownloadContactsForDialing"}), 100.1) is None
-    assert invalid.receive(error, 100.2).answered
+def test_a_frame_on_an_undocumented_subtopic_answers_only_if_it_refuses():
+    greeting = json.dumps({"channel": "LCM", "topic": "x", "subtopic": "Connected", "message": {"server": "x"}})
+    refusal = json.dumps({"channel": "LCM", "topic": "x", "subtopic": "Problem",
+                          "message": {"error": {"type": "WS_Error", "message": "Invalid Call ID."}}})
+    for forbidden in (False, True):
+        c = Correlator()
+        c.send(build_request(SCOC, {}), SCOC.response_subtopic, now=100.0, timeout=5.0, refusal=forbidden)
+        assert c.receive(greeting, 100.1) is None
+        assert c.receive(json.dumps({"subtopic": "DownloadContactsForDialing"}), 100.2) is None
+        ex = c.receive(refusal, 100.3)
+        assert ex.answered and ex.refusal is forbidden
 
 
 def test_frames_read_before_the_request_are_never_its_answer():

@@ -22,7 +22,7 @@ from typing import Any, Coroutine
 
 from ..breaker import Breaker
 from ..cases import Step
-from ..checks import StepContext, refusal_sign, run_check
+from ..checks import StepContext, forgiven, run_check
 from ..engine import build_frame, reply_key, withdrawal
 from ..profile import Profile
 from ..protocol import Exchange, parse_frame
@@ -32,8 +32,6 @@ from ..spec import Api, Spec
 from ..transport import Connection, ExchangeFailed, TransportError
 from .plan import Plan
 
-FORGIVABLE = frozenset({"schema", "echo"})
-"""Checks a refusal is excused from: the docs leave the shape of a refusal open."""
 _MARGIN = 10.0
 
 
@@ -215,6 +213,9 @@ class Example:
         session = self.driver.session
         if api is not None and api.name in session.withdrawn:
             raise Withdrawn(session.withdrawn[api.name])
+        if api is not None and (why := session.breaker.api_stopped.get(api.name)):
+            self.driver.exhausted = why
+            raise Exhausted(why)
         refusal = step.expect == "reply"
         subtopic, callid = reply_key(self.spec, text, api, message)
         self.driver.take()
@@ -229,21 +230,19 @@ class Example:
                 "target reachable", Verdict.FAIL, self.requirements, "documented", self.doc,
                 "the target to accept a connection", self._redact(str(exc)))))
             return Sent(None, False)
-        if not refusal:  # only a valid request's silence counts: a refused one may get none
-            session.breaker.heard(exchange.answered, exchange.reason)
+        session.breaker.observe(exchange, valid=not refusal, api=api.name if api is not None else None)
         self._record(text, exchange)
         if api is not None and not refusal and self._withdrawn(api, exchange):
             why = f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) was refused as not offered"
             session.withdrawn[api.name] = why
             raise Withdrawn(why)
         ctx = StepContext(self.spec, api or self.api, message, exchange, self.basis)
-        refused = forgive_refusal and refusal_sign(api or self.api, exchange.message) is not None
         kept = []
         for entry in step.checks:
             result = run_check(ctx, entry)
             name = entry if isinstance(entry, str) else next(iter(entry))
-            if refused and name in FORGIVABLE and result.verdict in (Verdict.FAIL, Verdict.NON_STRICT):
-                result = _forgiven(result)
+            if forgive_refusal and (excused := forgiven(ctx, name, result)) is not None:
+                result = excused
             else:
                 kept.append(entry)
             self.checks.append((number, self._redacted(result)))
@@ -272,10 +271,4 @@ class Example:
         return dataclasses.replace(check, expected=self._redact(check.expected), actual=self._redact(check.actual))
 
 
-def _forgiven(result: CheckResult) -> CheckResult:
-    return dataclasses.replace(
-        result, verdict=Verdict.INFORMATIONAL, basis="inferred",
-        doc=f"inferred: the docs leave the shape of a refusal open ({result.doc})",
-        actual=f"a refusal (success: false): {result.actual}",
-    )
 

@@ -17,8 +17,21 @@ from ..server.outcomes import Answer, Failure, Outcome
 from ..spec import load_spec
 from . import state_faults as sf
 from .edits import const, convert, copy, drop, rename, swap
-from .faults import (UNGUARDED, Delivery, When, closing, crashing, late, mangling, outcomes, refuse,
-                     reinterpret, replies, requests, rewrite, state)
+from .faults import (
+    UNGUARDED,
+    Delivery,
+    When,
+    closing,
+    crashing,
+    late,
+    mangling,
+    refuse,
+    reinterpret,
+    replies,
+    requests,
+    rewrite,
+    state,
+)
 from .targets import Mutant
 
 GRMDC, SMDC, MDC = "GetReservedManualDialContact", "SkipManualDialContact", "ManualDialCall"

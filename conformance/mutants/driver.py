@@ -14,17 +14,18 @@ import multiprocessing
 import secrets
 import time
 from collections import Counter
-from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, TimeoutError as PoolTimeout, as_completed
+from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, as_completed
+from concurrent.futures import TimeoutError as PoolTimeout
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Callable, Mapping
 
 from ..cases import Case, load_cases
 from ..profile import Profile, load_profile
-from ..server.bindings import load_bindings
-from ..server.default_seed import default_seed
 from ..results import CaseResult, Verdict
 from ..runner import run_cases
+from ..server.bindings import load_bindings
+from ..server.default_seed import default_seed
 from ..spec import load_spec
 from . import TARGETS
 from .serving import running_target

@@ -16,9 +16,9 @@ from ..server.bindings import load_bindings
 from ..server.dialects import Dialect, Style
 from ..server.wire import MESSAGE, SUBTOPIC
 from ..spec import Effect, Spec, load_spec
+from . import state_faults as sf
 from .catalogue import GRMDC, MDC, RESPONSE, SNPC, actual_error, e164, iso
 from .edits import const, convert, drop
-from . import state_faults as sf
 from .faults import Fault, closing, outcomes, replies, requests, rewrite, state
 from .targets import Variant
 

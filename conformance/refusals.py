@@ -1,0 +1,59 @@
+"""What makes a message a refusal, whatever its shape (pure; no I/O).
+
+The pages give a refusal's shape only as an error type and a text (Set Telephony
+Outcome: Possible Error Cases table) and, for two APIs, ``success: false`` in a sample.
+So the suite recognises a refusal by any of its signs: ``success: false``, an error
+member, or an error text where a result should be. A frame on an undocumented subtopic
+that bears such a sign refuses the request outstanding on its connection; one that bears
+none (a greeting, a heartbeat) answers nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .messages import items, member
+
+ERROR_MEMBERS = frozenset({"error", "errors", "errormessage", "errorcode", "fault"})
+"""Member names (any case) that make a message a refusal."""
+ERROR_WORDS = re.compile(r"error|invalid|not found|fail|refus|denied|unknown|missing|required|not offered"
+                         r"|unsupported|not supported|not allowed", re.IGNORECASE)
+"""Words that make a text an error text."""
+
+
+def strings(value: Any) -> list[str]:
+    """Every string in a nested value, however deep (iteratively: a reply may nest 10⁵ deep)."""
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, str):
+            found.append(node)
+        elif isinstance(node, dict):
+            stack.extend(reversed(list(node.values())))
+        elif isinstance(node, list):
+            stack.extend(reversed(node))
+    return found
+
+
+def successes(message: Any) -> list[Any]:
+    """``response.success`` of a message, in each result object."""
+    return [member(i, "success") for i in items(member(message, "response"))]
+
+
+def error_sign(message: Any) -> str | None:
+    """How a message's body says it refuses, or None: ``success: false``, an error member,
+    or an empty result with an error text."""
+    if any(f is False for f in successes(message)):
+        return "success: false"
+    if isinstance(message, dict) and any(isinstance(k, str) and k.lower() in ERROR_MEMBERS for k in message):
+        return "an error member"
+    if member(message, "response") in (None, [], {}, "") and any(ERROR_WORDS.search(t) for t in strings(message)):
+        return "an error text"
+    return None
+
+
+def is_refusal_frame(obj: dict[str, Any]) -> bool:
+    """Whether a whole frame (envelope and message) bears a sign of refusal."""
+    return error_sign(obj.get("message")) is not None or error_sign(obj) is not None
