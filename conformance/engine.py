@@ -44,6 +44,8 @@ NEEDS = {
 REFUSAL_WAIT = 1.0
 """Seconds to wait for the reply to a request the tables forbid, where no page documents
 one: a target that drops such requests costs this much, not the whole response timeout."""
+SETTLE = 0.1
+"""Seconds allowed for that reply once a ping sent after the request has its pong."""
 WITHDRAWN_WORDS = re.compile(r"unknown|unsupported|not supported|not offered|not available|no longer|withdrawn"
                              r"|not implemented|deprecated", re.IGNORECASE)
 """How a refusal says an API is not offered (our inference: the pages give no such text)."""
@@ -205,11 +207,13 @@ class CaseRunner:
             raise NotRun(why)
         refusal = step.expect == "reply"
         subtopic, callid = reply_key(self.spec, text, api, message)
-        wait = None if not refusal or _documented_reply(step) else min(REFUSAL_WAIT, self.profile.timeouts.response)
+        quick = refusal and not _documented_reply(step)
+        wait = min(REFUSAL_WAIT, self.profile.timeouts.response) if quick else None
         connects = conn.connects
         base = time.perf_counter() - run.t0
         try:
-            exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal)
+            exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal,
+                                           settle=SETTLE if quick else None)
         except ExchangeFailed as failed:
             exchange = failed.exchange
         except TargetUnreachable as refused:

@@ -147,6 +147,11 @@ def _echoes_callid(api: Api) -> bool:
 # ----------------------------------------------------------------------------- parsing
 
 
+def _refuses(event: Event) -> bool:
+    obj = getattr(event, "obj", None)
+    return obj is not None and is_refusal_frame(obj)
+
+
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
@@ -479,6 +484,7 @@ class Correlator:
         self.required = response_keys() if required is None else required
         self.known = response_subtopics() if known is None else known
         self._state = _State.IDLE
+        self._owed = False
         self.deadline: float | None = None
 
     @property
@@ -495,6 +501,7 @@ class Correlator:
         if self._state is _State.AWAITING:
             raise ProtocolStateError("reset() during an exchange; end it with closed() first")
         self._state = _State.IDLE
+        self._owed = False
 
     def send(
         self,
@@ -546,6 +553,11 @@ class Correlator:
         self._received += 1
         self._log.record("received", frame, now)
         event = parse_frame(frame, self.required)
+        if self._owed and _refuses(event):
+            # The refusal an earlier forbidden request was not given time for: not this one's.
+            self._owed = False
+            self._unmatched_count += 1
+            return None
         if self._matches(event):
             return self._finish(Status.ANSWERED, now, event, "answered")
         self._unmatched_count += 1
@@ -556,11 +568,16 @@ class Correlator:
             return self._finish(Status.FLOODED, now, None, reason)
         return None
 
+    def shorten(self, deadline: float) -> None:
+        """Bring the deadline forward (the target's silence is established sooner)."""
+        self._require_awaiting()
+        self.deadline = min(self.deadline, deadline)
+
     def expire(self, now: float) -> Exchange:
         """End the exchange at its deadline: nothing matching came in time."""
         self._require_awaiting()
         waited = self.deadline - self._t0
-        reason = f"no {self._wanted()} within {waited:g}s{self._others()}"
+        reason = f"no {self._wanted()} within {waited:.3g}s{self._others()}"
         return self._finish(Status.TIMEOUT, now, None, reason)
 
     def closed(self, now: float, reason: str) -> Exchange:
@@ -606,6 +623,7 @@ class Correlator:
         # leaves the connection usable; any other missing answer may still come late.
         quiet = status is Status.TIMEOUT and self._refusal
         self._state = _State.IDLE if status is Status.ANSWERED or quiet else _State.DESYNC
+        self._owed = quiet
         self.deadline = None
         return Exchange(
             status=status,

@@ -240,13 +240,17 @@ class Connection:
         *,
         timeout: float | None = None,
         refusal: bool = False,
+        settle: float | None = None,
     ) -> Exchange:
         """Send one request and return the answered :class:`Exchange`.
 
         Frames already waiting when the request goes out (a greeting, a second copy of an
         earlier answer) are recorded with the exchange, never taken as its answer.
         ``refusal`` marks a request the tables forbid; with it, or with
-        ``expect_subtopic=None``, a frame on an undocumented subtopic answers too. Raises
+        ``expect_subtopic=None``, a frame on an undocumented subtopic answers too.
+        ``settle``: a ping follows the request, and once its pong is back the wait ends
+        this many seconds later (a target that answers a frame at all does so before it
+        reads the next one; silence is then known in a round trip, not a timeout). Raises
         :class:`ResponseTimeout`, :class:`ConnectionClosed` or :class:`TargetFlooded`
         (each carrying the unanswered exchange), or :class:`TargetUnreachable`.
         """
@@ -265,8 +269,12 @@ class Connection:
             core.early(frame, clock())
         try:
             # The deadline covers send too: a target that stops reading blocks it.
-            async with asyncio.timeout_at(core.deadline):
+            async with asyncio.timeout_at(core.deadline) as bound:
                 await ws.send(text)
+                if settle is not None:
+                    await (await ws.ping())
+                    core.shorten(clock() + settle)
+                    bound.reschedule(core.deadline)
                 while (result := core.receive(await ws.recv(), clock())) is None:
                     pass
         except TimeoutError:

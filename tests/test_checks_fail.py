@@ -328,7 +328,7 @@ def test_an_inferred_answered_check_never_fails():
     request on a documented basis is answered."""
     url, [result] = against(FaultyTarget({MDC.name: mdc_tables}), "frame.not-json")
     step1 = assert_fails(result, "answered", url, verdict=Verdict.INFORMATIONAL,
-                         expected=("a reply",), actual=("no reply on an undocumented subtopic within 0.3s",))
+                         expected=("a reply",), actual=("no reply on an undocumented subtopic within",))
     assert step1.name == "step 1 answered" and step1.basis == "inferred"
     assert [c.verdict for c in result.checks if c.name == "step 2 answered"] == [Verdict.PASS]
 

@@ -23,7 +23,7 @@ from typing import Any, Coroutine
 from ..breaker import Breaker
 from ..cases import Step
 from ..checks import StepContext, forgiven, run_check
-from ..engine import build_frame, reply_key, withdrawal
+from ..engine import SETTLE, build_frame, reply_key, withdrawal
 from ..profile import Profile
 from ..protocol import Exchange, parse_frame
 from ..results import CheckResult, Frame, Verdict
@@ -156,7 +156,8 @@ class Driver:
             await asyncio.sleep(delay)  # the rate limit, not a synchronisation
         before = conn.connects
         try:
-            exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal)
+            exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal,
+                                           settle=SETTLE if refusal else None)
         except ExchangeFailed as failed:
             exchange = failed.exchange
         return exchange, before > 0 and conn.connects > before
