@@ -12,6 +12,7 @@ flooding, one FAIL for the whole run; past :data:`FLOOD_STOP` it trips too.
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 
 from .protocol import Exchange, Status
@@ -22,6 +23,8 @@ FLOOD_TOTAL = 200
 FLOOD_PER_REQUEST = 5.0
 """A run floods when the frames that answered nothing exceed both: a greeting, a
 heartbeat or a notice after each reply stays far below."""
+LATENCY_SAMPLES = 20
+"""Answers the settle time is learnt from."""
 FLOOD_STOP = 20_000
 """Past this many frames that answered nothing, nothing more is sent."""
 
@@ -41,6 +44,8 @@ class Breaker:
     api_stopped: dict[str, str] = field(default_factory=dict)
     """APIs whose valid requests went unanswered ``limit`` times in a row, and why."""
     closes: int = 0
+    latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
+    """How long the latest valid requests took to be answered."""
 
     def observe(self, exchange: Exchange, *, valid: bool, api: str | None = None) -> None:
         """Record one exchange; a valid request's silence counts towards tripping."""
@@ -48,6 +53,8 @@ class Breaker:
         self.strays += exchange.unmatched_count
         if valid and exchange.status is not Status.CLOSED:  # a close fails its case at once
             self.heard(exchange.answered, exchange.reason)
+        if valid and exchange.answered:
+            self.latencies.append(exchange.elapsed)
         if valid and api is not None:
             missed = exchange.status in (Status.TIMEOUT, Status.CLOSED, Status.FLOODED)
             self.api_silent[api] = self.api_silent.get(api, 0) + 1 if missed else 0
@@ -63,6 +70,11 @@ class Breaker:
         if self.closes >= self.limit and self.stopped is None:
             self.stopped = (f"the target closed the connection after its reply {self.closes} times in a row: "
                             "every case that sends more than one request would fail the same way")
+
+    def settle(self, floor: float) -> float:
+        """How long to wait for a refusal once the target has read past the request: at
+        least ``floor``, and twice the slowest recent answer (a slow target answers late)."""
+        return max(floor, 2 * max(self.latencies, default=0.0))
 
     def refuses(self, api: str) -> str | None:
         """Why nothing more is sent to this API (or to the target), or None."""

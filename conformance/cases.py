@@ -147,7 +147,7 @@ def _step(raw: dict[str, Any], where: str, row: dict[str, Any]) -> Step:
         raise CaseError(f"{where}: unknown step key(s) {sorted(unknown)}")
     if sum(k in raw for k in ("send", "frame", "raw")) != 1:
         raise CaseError(f"{where}: a step has exactly one of send, frame, raw")
-    expect = raw.get("expect", "response")
+    expect = fill(raw.get("expect", "response"), {"row": row})
     if expect not in EXPECTS:
         raise CaseError(f"{where}: expect must be one of {EXPECTS}")
     send = raw.get("send")

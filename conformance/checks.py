@@ -287,6 +287,9 @@ def _absent(sent: Any, got: Any) -> str | None:
 
 
 def _contacts(ctx: StepContext) -> list[Any]:
+    """The contacts a reply hands out: none when it is a refusal (its body is no contact)."""
+    if refusal_sign(ctx.api, ctx.exchange.message) is not None:
+        return []
     return items(member(ctx.message, "response"))
 
 

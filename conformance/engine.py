@@ -18,7 +18,7 @@ from typing import Any, Callable
 
 from .breaker import Breaker
 from .cases import Case, Step, fill
-from .checks import StepContext, run_check
+from .checks import StepContext, refusal_sign, run_check
 from .messages import build_request, items, lookup
 from .profile import Profile
 from .protocol import Exchange, FrameLog, Status, expected_reply, parse_frame
@@ -213,7 +213,7 @@ class CaseRunner:
         base = time.perf_counter() - run.t0
         try:
             exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal,
-                                           settle=SETTLE if quick else None)
+                                           settle=self.breaker.settle(SETTLE) if quick else None)
         except ExchangeFailed as failed:
             exchange = failed.exchange
         except TargetUnreachable as refused:
@@ -244,8 +244,9 @@ class CaseRunner:
             result = run_check(ctx, entry)
             run.checks.append(_numbered(result, number))
         reply = exchange.message.get("message") if isinstance(exchange.message, dict) else None
-        for name, path in step.capture.items():
-            variables[name] = items(lookup(reply, path))
+        refused = refusal_sign(ctx.api, exchange.message) is not None
+        for name, path in step.capture.items():  # a refusal hands out nothing
+            variables[name] = [] if refused else items(lookup(reply, path))
         for name in step.require:
             if not variables.get(name):
                 raise NotRun(f"step {number}: the target handed the test agent no contact "

@@ -157,7 +157,7 @@ class Driver:
         before = conn.connects
         try:
             exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal,
-                                           settle=SETTLE if refusal else None)
+                                           settle=self.session.breaker.settle(SETTLE) if refusal else None)
         except ExchangeFailed as failed:
             exchange = failed.exchange
         return exchange, before > 0 and conn.connects > before
