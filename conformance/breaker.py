@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from .consumption import Ledger
 from .protocol import Exchange, Status
 
 LIMIT = 3
@@ -46,11 +47,14 @@ class Breaker:
     closes: int = 0
     latencies: deque[float] = field(default_factory=lambda: deque(maxlen=LATENCY_SAMPLES))
     """How long the latest valid requests took to be answered."""
+    consumed: Ledger = field(default_factory=Ledger)
+    """What the run took from the target (every exchange passes here)."""
 
     def observe(self, exchange: Exchange, *, valid: bool, api: str | None = None) -> None:
         """Record one exchange; a valid request's silence counts towards tripping."""
         self.requests += 1
         self.strays += exchange.unmatched_count
+        self.consumed.tally(exchange)
         if valid and exchange.status is not Status.CLOSED:  # a close fails its case at once
             self.heard(exchange.answered, exchange.reason)
         if valid and exchange.answered:

@@ -18,7 +18,8 @@ FORMS = ("page", "tables")
 TRUE_WORDS = frozenset({"yes", "true", "1"})
 
 
-def _as_bool(value: Any) -> bool:
+def truthy(value: Any) -> bool:
+    """A Boolean as the tables write it, or as the samples do ("Yes", "true")."""
     return value if isinstance(value, bool) else str(value).strip().casefold() in TRUE_WORDS
 
 
@@ -36,7 +37,7 @@ def to_table_type(row: Field, value: Any) -> Any:
     if row.json_type == "number":
         return _as_number(value)
     if row.json_type == "boolean":
-        return _as_bool(value)
+        return truthy(value)
     return value
 
 
@@ -49,22 +50,22 @@ def _scalar_text(value: Any) -> str:
 def _to_sample_type(sample_value: Any, value: Any, spec: Spec, api: Api, row: Field) -> Any:
     """Convert a value to the JSON type (and wording) the page's sample uses."""
     if isinstance(sample_value, bool):
-        return _as_bool(value)
+        return truthy(value)
     if isinstance(sample_value, (int, float)):
         return _as_number(value)
     if row.json_type == "boolean" and isinstance(sample_value, str):
-        return _boolean_word(spec, api, row, sample_value, _as_bool(value))
+        return _boolean_word(spec, api, row, sample_value, truthy(value))
     return value if isinstance(value, str) else _scalar_text(value)
 
 
 def _boolean_word(spec: Spec, api: Api, row: Field, sample_word: str, flag: bool) -> str:
     """The string the sample uses for true, or its registered counterpart for false."""
-    if _as_bool(sample_word) == flag:
+    if truthy(sample_word) == flag:
         return sample_word
     words = [w for e in spec.effects(api.name, row.path, "type") for w in e.values]
     style = sample_word.casefold() in ("yes", "no")
     return next(
-        (w for w in words if _as_bool(w) == flag and (w.casefold() in ("yes", "no")) == style),
+        (w for w in words if truthy(w) == flag and (w.casefold() in ("yes", "no")) == style),
         "false" if not flag else "true",
     )
 

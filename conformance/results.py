@@ -131,6 +131,8 @@ class RunResult:
     strict: bool = False
     duration: float = 0.0
     expectation_diffs: list[str] = field(default_factory=list)
+    consumed: dict[str, int] = field(default_factory=lambda: {"reserved": 0, "skipped": 0, "closed": 0})
+    """What the run took from the target: contacts reserved and skipped, outcomes set on calls."""
 
     def summary(self) -> dict[str, int]:
         counts = {v.value: 0 for v in Verdict}
@@ -157,6 +159,7 @@ class RunResult:
             "dialect": self.dialect,
             "strict": self.strict,
             "duration": round(self.duration, 3),
+            "consumed": self.consumed,
             "expectation_diffs": self.expectation_diffs,
             "results": [r.to_json() for r in self.results],
         }

@@ -293,7 +293,8 @@ async def run_suite(options: RunOptions, progress: Progress | None = None) -> Ru
             if progress:
                 progress(results[-1])
     run = RunResult(target=label, suite_version=__version__, results=results, strict=options.strict,
-                    dialect=detect_dialect(results), duration=time.perf_counter() - started)
+                    dialect=detect_dialect(results), duration=time.perf_counter() - started,
+                    consumed=breaker.consumed.to_json())
     if expected is not None:
         run.expectation_diffs = expectation_diffs(results, expected)
     return run

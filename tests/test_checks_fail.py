@@ -338,21 +338,22 @@ def test_an_inferred_answered_check_never_fails():
 
 @shows_failing("schema")
 def test_schema_fails_on_a_reply_of_the_wrong_type():
-    """SNPC's sample answer with response.success as the text "true", not a Boolean."""
+    """GRMDC's contacts in the tables' form, with CallType as the text "0", not a Number."""
     def wrong_type(request):
-        return sample_reply(SNPC, message={"response": {"success": "true"}})
+        reply = in_tables_form(GRMDC, contacts_reply([contact(1)]))
+        reply["message"]["response"][0]["CallType"] = "0"
+        return reply
 
-    url, [result] = against(FaultyTarget({SNPC.name: wrong_type}), "SNPC.form.tables")
+    url, [result] = against(FaultyTarget({GRMDC.name: wrong_type}), "GRMDC.form.tables")
     failing = assert_fails(result, "schema", url,
                            expected=("a reply as the response tables write it",),
-                           actual=("$.message.response.success",))
-    assert "boolean" in failing.actual and '"true"' in failing.actual, failing.actual
-    assert '"success": "true"' in received(result)[0]
-    tables_reply = in_tables_form(SNPC, sample_reply(SNPC))
-    tables_reply["message"]["response"] = [tables_reply["message"]["response"]]  # a JSON Array, as the table says
-    _, [ok] = against(FaultyTarget({**honest(), SNPC.name: tables_reply}), "SNPC.form.tables")
+                           actual=("$.message.response[0].CallType",))
+    assert "number" in failing.actual and '"0"' in failing.actual, failing.actual
+    assert '"CallType": "0"' in received(result)[0]
+    _, [ok] = against(FaultyTarget({GRMDC.name: lambda request: in_tables_form(GRMDC, contacts_reply([contact(1)]))}),
+                      "GRMDC.form.tables")
     assert_not_failed(ok, "schema")
-    assert_reference_allows("SNPC.form.tables", "schema")
+    assert_reference_allows("GRMDC.form.tables", "schema")
 
 
 # ---------------------------------------------------------------------------- success
@@ -397,7 +398,7 @@ def test_success_fails_when_the_skip_of_a_held_contact_says_no():
 def test_a_success_resting_on_our_reading_is_informational():
     """SNPC.skip.tables: a non-consent contact not skipped as a non-PEWC one (D-25 is ours)."""
     _, [result] = against(snpc_target(first_success=False), "SNPC.skip.tables")
-    check = next(c for c in result.checks if c.name == "step 2 success")
+    check = next(c for c in result.checks if c.name == "step 3 success")
     assert check.verdict is Verdict.INFORMATIONAL and check.basis == "inferred" and "D-25" in check.doc
     assert result.verdict is not Verdict.FAIL
 
@@ -594,10 +595,10 @@ def grmdc_target(*, extra: int = 0, consent_flip: bool = False) -> FaultyTarget:
 @shows_failing("at_most")
 def test_at_most_fails_when_more_contacts_come_than_asked_for():
     url, [result] = against(grmdc_target(extra=1), "GRMDC.count")
-    failing = assert_fails(result, "at_most", url, expected=("at most 2 contact(s)",), actual=("3 contact(s)",))
+    failing = assert_fails(result, "at_most", url, expected=("at most 1 contact(s)",), actual=("2 contact(s)",))
     assert failing.requirements == (GRMDC.field("request.data.NumberOfContactsRequired").id,)
     assert "row NumberOfContactsRequired" in failing.doc
-    assert received(result)[0].count('"AccountNumber"') == 3
+    assert received(result)[0].count('"AccountNumber"') == 2
     _, [ok] = against(grmdc_target(), "GRMDC.count")
     assert_not_failed(ok, "at_most")
     assert_reference_passes("GRMDC.count", "at_most")
@@ -607,7 +608,7 @@ def test_at_most_fails_when_more_contacts_come_than_asked_for():
 def test_consent_fails_when_contacts_of_the_other_consent_type_come():
     url, [result] = against(grmdc_target(consent_flip=True), "GRMDC.count")
     failing = assert_fails(result, "consent", url, expected=("only contacts with Consent True",),
-                           actual=("2 other: ", f'"Consent": "{NO}"'))
+                           actual=("1 other: ", f'"Consent": "{NO}"'))
     assert set(failing.requirements) == {GRMDC.field("request.data.Consent").id,
                                          GRMDC.field("response.message.response.Consent").id}
     _, [ok] = against(grmdc_target(), "GRMDC.count")

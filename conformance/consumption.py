@@ -1,0 +1,59 @@
+"""What a run takes from the target: contacts reserved, skipped, calls given an outcome.
+
+A vendor's test campaign is finite and long-lived, so ``results.json`` reports what each
+run consumed and the README says how much to prepare. Counted from the exchanges alone
+(pure; no I/O): a download of new contacts (ReservedContacts false: Get Reserved Manual
+Dial Contact, Data Parameters table) reserves what it hands out; a skip that succeeds
+(Skip Manual Dial Contact and Skip Non-PEWC Contact: Overview) closes a contact; an
+outcome recorded (Set Telephony Outcome) is set on a call.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .messages import items, member, truthy
+from .protocol import Exchange
+from .refusals import error_sign, successes
+
+RESERVES = "GetReservedManualDialContact"
+SKIPS = ("SkipManualDialContact", "SkipNonPEWCContact")
+CLOSES = "SetCallOutcomeWithComments"
+
+
+@dataclass
+class Ledger:
+    """The run's consumption so far (shared by the cases and the property runs)."""
+
+    reserved: int = 0
+    skipped: int = 0
+    closed: int = 0
+
+    def tally(self, exchange: Exchange) -> None:
+        """Count what one answered exchange took from the target."""
+        reply = exchange.message
+        if not exchange.answered or not isinstance(reply, dict):
+            return
+        try:
+            request = json.loads(exchange.request)
+        except ValueError:
+            return
+        data = request.get("data") if isinstance(request, dict) else None
+        api = request.get("subtopic") if isinstance(request, dict) else None
+        message = reply.get("message")
+        if api == RESERVES and not truthy(member(data, "ReservedContacts")) and error_sign(message) is None:
+            self.reserved += len(items(member(message, "response")))
+        elif api in SKIPS and _succeeded(message):
+            self.skipped += 1
+        elif api == CLOSES and _succeeded(message):
+            self.closed += 1
+
+    def to_json(self) -> dict[str, int]:
+        return {"reserved": self.reserved, "skipped": self.skipped, "closed": self.closed}
+
+
+def _succeeded(message: Any) -> bool:
+    found = successes(message)
+    return bool(found) and all(f is True for f in found)
