@@ -33,15 +33,20 @@ class Ledger:
 
     def tally(self, exchange: Exchange) -> None:
         """Count what one answered exchange took from the target."""
-        reply = exchange.message
-        if not exchange.answered or not isinstance(reply, dict):
+        if not exchange.answered:
             return
         try:
             request = json.loads(exchange.request)
         except ValueError:
             return
-        data = request.get("data") if isinstance(request, dict) else None
-        api = request.get("subtopic") if isinstance(request, dict) else None
+        self.count(request, exchange.message)
+
+    def count(self, request: Any, reply: Any) -> None:
+        """Count what a request and its reply took (both parsed messages)."""
+        if not isinstance(request, dict) or not isinstance(reply, dict):
+            return
+        data = request.get("data")
+        api = request.get("subtopic")
         message = reply.get("message")
         if api == RESERVES and not truthy(member(data, "ReservedContacts")) and error_sign(message) is None:
             self.reserved += len(items(member(message, "response")))
