@@ -1,6 +1,6 @@
 """The suite against an implementation it was not fitted to: 0 FAIL and 0 ERROR.
 
-``tests/foreign`` is a target written from the five pages alone, sharing no code with the
+``conformance/foreign`` is a target written from the five pages alone, sharing no code with the
 reference server, making every choice the pages leave open otherwise, and keeping its
 state across runs. Two full runs against one instance give the same verdicts and no
 FAIL; then a Hypothesis sampler draws combinations of the open choices, each a fresh
@@ -14,10 +14,10 @@ from typing import Any
 
 from hypothesis import HealthCheck, Phase, given, settings
 
+from conformance.foreign.space import choices
+from conformance.foreign.target import Choices, ForeignTarget
 from conformance.results import RunResult, Verdict
 from conformance.runner import RunOptions, run_suite
-from tests.foreign.space import choices
-from tests.foreign.target import Choices, ForeignTarget
 
 DRAWS = 20
 BOUND = 120.0

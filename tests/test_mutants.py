@@ -1,8 +1,10 @@
 """The suite's power, measured: the mutant catalogue, the correct variants, the driver.
 
 CI runs the fast subset (one or more mutants per area, and the reference dialects and an
-open choice as variants) through the same parallel driver as ``lcm-conformance mutate``;
-the full run is ``lcm-conformance mutate`` (see bench/bench_mutants.py for its time).
+open choice as variants, then a handful of the foreign target's mutants and variants)
+through the same parallel driver as ``lcm-conformance mutate``; the full run is
+``lcm-conformance mutate`` (see bench/bench_mutants.py for its time). Both
+implementations must have every mutant killed and no variant FAILed.
 """
 
 from __future__ import annotations
@@ -27,9 +29,28 @@ from conformance.commands import mutants as mutants_command
 from conformance.commands import mutate as mutate_command
 from conformance.commands import serve as serve_command
 from conformance.engine import credential_headers
-from conformance.mutants import AREAS, MUTANTS, TARGETS, VARIANTS, Mutant, select
+from conformance.foreign.faults import FAULTS
+from conformance.mutants import (
+    AREAS,
+    FOREIGN_MUTANTS,
+    FOREIGN_VARIANTS,
+    IMPLEMENTATIONS,
+    MUTANTS,
+    TARGETS,
+    VARIANTS,
+    Mutant,
+    Variant,
+    select,
+)
 from conformance.mutants.catalogue import FLOOD_FRAMES, LATE_SECONDS
-from conformance.mutants.driver import RESPONSE_TIMEOUT, Run, Score, Settings, mutation_profile, run_targets
+from conformance.mutants.driver import (
+    RESPONSE_TIMEOUT,
+    Run,
+    Score,
+    Settings,
+    mutation_profile,
+    run_targets,
+)
 from conformance.mutants.report import render
 from conformance.mutants.serving import running_target
 from conformance.spec import load_spec
@@ -84,8 +105,27 @@ def test_the_slow_faults_are_slow_only_past_the_mutation_timeouts():
 
 def test_the_fast_subset_has_every_area_and_a_variant_of_each_dialect():
     fast = select(fast=True)
-    assert {m.area for m in fast if isinstance(m, Mutant)} == set(AREAS)
+    assert {m.area for m in fast if isinstance(m, Mutant) and m.implementation == "reference"} == set(AREAS)
     assert {"reference.samples", "reference.tables"} <= {t.name for t in fast}
+
+
+def test_the_fast_subset_has_mutants_and_variants_of_both_implementations():
+    fast = select(fast=True)
+    for kind in (Mutant, Variant):
+        assert {t.implementation for t in fast if isinstance(t, kind)} == set(IMPLEMENTATIONS), kind
+    assert "foreign.variant.default" in {t.name for t in fast}
+
+
+def test_the_foreign_target_has_a_mutant_per_fault_and_its_default_among_the_variants():
+    assert len(FOREIGN_MUTANTS) >= 12 and len(FOREIGN_MUTANTS) == len(FAULTS)
+    for mutant in FOREIGN_MUTANTS:
+        assert mutant.implementation == "foreign" and mutant.area in AREAS
+        assert mutant.name.startswith("foreign.") and mutant.foreign is not None
+        assert mutant.foreign.faults == (mutant.name.removeprefix("foreign."),)
+    assert all(v.name.startswith("foreign.variant.") and v.foreign is not None and not v.foreign.faults
+               for v in FOREIGN_VARIANTS)
+    assert "foreign.variant.default" in {v.name for v in FOREIGN_VARIANTS}
+    assert {t.implementation for t in (*MUTANTS, *VARIANTS)} == set(IMPLEMENTATIONS)
 
 
 # ------------------------------------------------------------------------------ driver
@@ -98,10 +138,18 @@ def test_the_fast_subset_kills_every_mutant_and_fails_no_variant():
     assert time.perf_counter() - started < FAST_BOUND
     score = Score.of(targets, runs)
     assert not score.broken, {t.name: runs[t.name].error for t in score.broken}
-    assert not score.survivors, [m.name for m in score.survivors]
-    assert not score.false_fails, {v.name: runs[v.name].failed for v in score.false_fails}
+    parts = score.implementations()
+    assert list(parts) == list(IMPLEMENTATIONS)
+    for name, part in parts.items():  # each implementation on its own: all killed, no false FAIL
+        assert part.mutants and part.variants, name
+        assert not part.survivors, (name, [m.name for m in part.survivors])
+        assert not part.false_fails, (name, {v.name: runs[v.name].failed for v in part.false_fails})
+        assert len(part.killed) == len(part.mutants), name
     assert score.exit_code() == 0
     assert runs["security.token-ignored"].failed[0][0] == "auth.without-credentials"
+    shown = render(score, jobs=2, seconds=1.0)
+    for name, part in parts.items():
+        assert f"{name}: {len(part.mutants)}/{len(part.mutants)} mutants killed (100.0%)" in shown
 
 
 def test_a_survivor_a_false_fail_or_a_broken_run_fails_the_mutation_run():
@@ -150,6 +198,31 @@ def test_a_response_rewrite_changes_only_its_api():
     assert untouched == mdc.sample_responses[0].message
 
 
+def test_a_foreign_target_is_served_with_its_fault_and_its_token():
+    dial = SPEC.api("ManualDialCall").sample_requests[0].message
+
+    async def scenario():
+        async with running_target(TARGETS["foreign.echo.phone-dropped"], token="s3cret",
+                                  agents=("ann", "bob")) as url:
+            with pytest.raises(InvalidStatus):
+                await _ask(url, dial)
+            return await _ask_past_greetings(url, dial, additional_headers={"Authorization": "Bearer s3cret"})
+
+    reply = asyncio.run(asyncio.wait_for(scenario(), BOUND))
+    assert reply["subtopic"] == "ManualDialCall" and "PhoneNumber" not in reply["message"]["data"]
+
+
+async def _ask_past_greetings(url: str, message: dict, **options) -> dict:
+    """The answer to ``message``: frames on other subtopics (greetings, heartbeats) are skipped."""
+    async with connect(url, open_timeout=BOUND, **options) as ws:
+        await ws.send(json.dumps(message))
+        async with asyncio.timeout(BOUND):
+            while True:
+                frame = json.loads(await ws.recv())
+                if frame.get("subtopic") == message["subtopic"]:
+                    return frame
+
+
 def test_a_transport_fault_crashes_the_server_and_a_token_fault_opens_the_gate():
     dial = SPEC.api("ManualDialCall").sample_requests[0].message
 
@@ -189,7 +262,7 @@ def test_mutate_runs_the_named_targets_and_writes_the_kill_matrix(tmp_path: Path
     out = capsys.readouterr().out
     assert code == 0, out
     assert "KILLED    state.over-delivery" in out and "PASS      registry.D-09" in out
-    assert "score: 1/1 mutants killed (100.0%); 1/1 variants without FAIL" in out
+    assert "score: reference: 1/1 mutants killed (100.0%), 1/1 variants without FAIL;" in out
     data = json.loads((tmp_path / "mutation.json").read_text(encoding="utf-8"))
     assert data["score"]["killed"] == 1 and data["mutants"][0]["cases"]
     header, *rows = (tmp_path / "kill-matrix.csv").read_text(encoding="utf-8").splitlines()

@@ -6,9 +6,9 @@ import argparse
 
 HELP = "list the mutants (with the doc row each violates) and the correct variants"
 DESCRIPTION = """\
-List every mutant of the mutation run: its name (area first), the spec requirement id
-of the doc row it violates, and what it gets wrong; then every correct variant and what
-allows it. Any name can be served with `lcm-conformance serve --mutant NAME` or run
+List every mutant of the mutation run: its name (area first; foreign.* for the foreign
+target's), the spec requirement id of the doc row it violates, and what it gets wrong;
+then every correct variant and what allows it. Any name can be served with `lcm-conformance serve --mutant NAME` or run
 with `lcm-conformance mutate --mutant NAME`.
 """
 

@@ -8,13 +8,18 @@ import sys
 import time
 from pathlib import Path
 
-HELP = "run the suite against every mutant and correct variant of the reference server: the mutation score"
+HELP = ("run the suite against every mutant and correct variant of the reference server and the foreign "
+        "target: the mutation score")
 DESCRIPTION = """\
-Serve each mutant (the reference server with one fault a real implementer could ship)
-and each correct variant (an implementation the docs allow) on its own loopback port,
-in parallel worker processes, and run the whole suite against it with a 0.5 s response
+Serve each mutant (an implementation with one fault a real implementer could ship) and
+each correct variant (an implementation the docs allow) on its own loopback port, in
+parallel worker processes, and run the whole suite against it with a 0.5 s response
 timeout and a token profile. A mutant is killed when at least one case FAILs; a variant
 must get no FAIL at all.
+
+There are two implementations: the reference server (its faults applied around it) and
+the foreign target, written from the pages alone (its own deliberate faults and open
+choices; names foreign.*). The score is given for each.
 
 Prints the kill matrix (each mutant and the cases that caught it), the variants, the
 score, the survivors and any variant that got a FAIL. `lcm-conformance mutants list`
@@ -29,6 +34,7 @@ examples:
   lcm-conformance mutate
   lcm-conformance mutate --subset fast --jobs 2
   lcm-conformance mutate --mutant 'state.*' security.token-ignored --report-dir mutation
+  lcm-conformance mutate --mutant 'foreign.*'
 """
 
 

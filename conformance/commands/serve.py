@@ -35,7 +35,9 @@ each sample request, sent in doc order, gets exactly its sample response (with
 
 --mutant NAME serves a mutant of the reference server (one fault a real implementer
 could ship) or a correct variant instead; `lcm-conformance mutants list` names them. A
-variant's own dialect and version win over --dialect and --cm-version.
+variant's own dialect and version win over --dialect and --cm-version. A foreign.* name
+serves the foreign target (written from the pages alone), which takes only --host,
+--port and --token.
 
 examples:
   lcm-conformance serve --port 8765

@@ -1,17 +1,25 @@
-"""Measure the suite's power: mutants of the reference server, correct variants, a score.
+"""Measure the suite's power: mutants of two implementations, correct variants, a score.
 
-A mutant is the reference server with one fault a real implementer could ship, applied
-around it (:mod:`.faults`); the suite must FAIL it. A variant is an implementation the
-docs allow; the suite must not FAIL it. :mod:`.driver` runs the suite against each in
-parallel processes and scores the run.
+A mutant is an implementation with one fault a real implementer could ship; the suite
+must FAIL it. A variant is an implementation the docs allow; the suite must not FAIL it.
+There are two implementations: the reference server, its faults applied around it
+(:mod:`.faults`, :mod:`.catalogue`), and the foreign target written from the pages alone,
+its faults switched on inside it (:mod:`conformance.foreign.faults`, :mod:`.foreign`).
+:mod:`.driver` runs the suite against each in parallel processes and scores the run, per
+implementation.
 """
 
 from __future__ import annotations
 
-from .catalogue import MUTANTS
-from .targets import AREAS, Mutant, Target, Variant
-from .variants import VARIANTS
+from .catalogue import MUTANTS as REFERENCE_MUTANTS
+from .foreign import FOREIGN_MUTANTS, FOREIGN_VARIANTS
+from .targets import AREAS, IMPLEMENTATIONS, Mutant, Target, Variant
+from .variants import VARIANTS as REFERENCE_VARIANTS
 
+MUTANTS: tuple[Mutant, ...] = (*REFERENCE_MUTANTS, *FOREIGN_MUTANTS)
+"""Every mutant: the reference server's, then the foreign target's (``foreign.*``)."""
+VARIANTS: tuple[Variant, ...] = (*REFERENCE_VARIANTS, *FOREIGN_VARIANTS)
+"""Every correct variant: the reference server's, then the foreign target's."""
 TARGETS: dict[str, Target] = {t.name: t for t in (*MUTANTS, *VARIANTS)}
 """Every mutant and variant by name (the names are unique across both)."""
 
@@ -34,4 +42,5 @@ def select(patterns: list[str] | tuple[str, ...] = (), *, fast: bool = False) ->
     return list(picked.values())
 
 
-__all__ = ["AREAS", "MUTANTS", "TARGETS", "VARIANTS", "Mutant", "Target", "Variant", "select"]
+__all__ = ["AREAS", "FOREIGN_MUTANTS", "FOREIGN_VARIANTS", "IMPLEMENTATIONS", "MUTANTS", "REFERENCE_MUTANTS",
+           "REFERENCE_VARIANTS", "TARGETS", "VARIANTS", "Mutant", "Target", "Variant", "select"]

@@ -29,7 +29,7 @@ from ..server.default_seed import default_seed
 from ..spec import load_spec
 from . import TARGETS
 from .serving import running_target
-from .targets import Mutant, Target, Variant
+from .targets import IMPLEMENTATIONS, Mutant, Target, Variant
 
 TOKEN_VARIABLE = "LCM_MUTATION_TOKEN"
 """The environment variable the run's profile takes its bearer token from (a credential)."""
@@ -86,8 +86,8 @@ def mutation_profile(url: str, token: str, target: Target, settings: Settings) -
 
 @cache
 def seed_agents() -> tuple[str, ...]:
-    """The two agents the reference server's default seed holds: every mutant and variant
-    is that server, so its profile names both and the two-agent cases run."""
+    """The two agents the reference server's default seed holds: the run's profile names
+    both (so the two-agent cases run) and a foreign target is told to know both."""
     spec = load_spec()
     return tuple(default_seed(spec, load_bindings(spec))["agents"][:2])
 
@@ -99,7 +99,7 @@ def suite_cases() -> list[Case]:
 
 async def _suite(target: Target, settings: Settings) -> list[CaseResult]:
     token = secrets.token_urlsafe(16)
-    async with running_target(target, token=token) as url:
+    async with running_target(target, token=token, agents=seed_agents()) as url:
         profile = mutation_profile(url, token, target, settings)
         return await run_cases(load_spec(), profile, suite_cases())
 
@@ -171,6 +171,13 @@ class Score:
     @property
     def broken(self) -> list[Target]:
         return [t for t in (*self.mutants, *self.variants) if self.runs[t.name].error]
+
+    def implementations(self) -> dict[str, Score]:
+        """The score of each implementation in the run (reference, foreign), in that order."""
+        found = {t.implementation for t in (*self.mutants, *self.variants)}
+        return {name: Score(tuple(m for m in self.mutants if m.implementation == name),
+                            tuple(v for v in self.variants if v.implementation == name), self.runs)
+                for name in IMPLEMENTATIONS if name in found}
 
     def exit_code(self) -> int:
         """0 when every mutant is killed and no variant FAILs; 1 otherwise."""

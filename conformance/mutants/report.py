@@ -29,6 +29,23 @@ def _line(status: str, target: Target, text: str, width: int) -> str:
     return f"{status:<9} {target.name:<{width}}  {text}"
 
 
+def _clean(score: Score) -> int:
+    """Variants without FAIL (and without a broken run)."""
+    failed = {v.name for v in (*score.false_fails, *score.broken)}
+    return sum(v.name not in failed for v in score.variants)
+
+
+def _tally(score: Score) -> str:
+    """One implementation's score: mutants killed, variants without FAIL."""
+    parts = []
+    if score.mutants:
+        killed, total = len(score.killed), len(score.mutants)
+        parts.append(f"{killed}/{total} mutants killed ({100 * killed / total:.1f}%)")
+    if score.variants:
+        parts.append(f"{_clean(score)}/{len(score.variants)} variants without FAIL")
+    return ", ".join(parts)
+
+
 def render(score: Score, *, jobs: int, seconds: float) -> str:
     """The kill matrix (mutant → the cases that caught it), the variants, and the score."""
     width = max((len(t.name) for t in (*score.mutants, *score.variants)), default=0)
@@ -55,14 +72,7 @@ def render(score: Score, *, jobs: int, seconds: float) -> str:
         else:
             counts = ", ".join(f"{n} {verdict}" for verdict, n in sorted(run.counts.items()))
             lines.append(_line("PASS", variant, f"no FAIL ({counts})", width))
-    killed, total = len(score.killed), len(score.mutants)
-    parts = []
-    if score.mutants:
-        parts.append(f"{killed}/{total} mutants killed ({100 * killed / total:.1f}%)")
-    if score.variants:
-        failed = {v.name for v in (*score.false_fails, *score.broken)}
-        clean = sum(v.name not in failed for v in score.variants)
-        parts.append(f"{clean}/{len(score.variants)} variants without FAIL")
+    parts = [f"{name}: {_tally(part)}" for name, part in score.implementations().items()]
     runs = len(score.mutants) + len(score.variants)
     lines += [
         "",
@@ -89,15 +99,21 @@ def to_json(score: Score, *, jobs: int, seconds: float, response_timeout: float)
             "jobs": jobs,
             "seconds": round(seconds, 2),
             "response_timeout": response_timeout,
+            "implementations": {
+                name: {"killed": len(part.killed), "mutants": len(part.mutants),
+                       "variants_without_fail": _clean(part), "variants": len(part.variants)}
+                for name, part in score.implementations().items()
+            },
         },
         "mutants": [
-            {"name": m.name, "area": m.area, "requirement": m.requirement, "description": m.description,
+            {"name": m.name, "implementation": m.implementation, "area": m.area, "requirement": m.requirement,
+             "description": m.description,
              "killed": m in score.killed, "cases": [case for case, _ in runs[m.name].failed],
              "error": runs[m.name].error, "seconds": round(runs[m.name].seconds, 2)}
             for m in score.mutants
         ],
         "variants": [
-            {"name": v.name, "basis": v.basis, "description": v.description,
+            {"name": v.name, "implementation": v.implementation, "basis": v.basis, "description": v.description,
              "failed": [{"id": case, "detail": why} for case, why in runs[v.name].failed],
              "counts": dict(runs[v.name].counts), "error": runs[v.name].error,
              "seconds": round(runs[v.name].seconds, 2)}

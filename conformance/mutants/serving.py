@@ -1,19 +1,22 @@
-"""Serve a mutant or a variant: the reference service with the target's fault around it.
+"""Serve a mutant or a variant: the reference service with the target's fault around it,
+or the foreign target with its choices and faults.
 
 Service faults only change the :class:`~conformance.server.Service` handed to the
 reference transport. A transport fault needs a say in how replies go out, so those
 targets are served by a small loop of their own, behind the reference's handshake gate.
+The foreign target serves itself (its faults are its own switches), with its own token check.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import AsyncIterator, Iterable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import AsyncIterator
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
+from ..foreign.target import ForeignTarget
 from ..server import Limits, Service, build_service, running_service
 from ..server.inputs import BadRequest, Request
 from ..server.seed import SeedSource
@@ -62,11 +65,17 @@ def running_target(
     cm_version: int | None = None,
     token: str | None = None,
     limits: Limits | None = None,
+    agents: Iterable[str] | None = None,
 ) -> AbstractAsyncContextManager[str]:
     """Serve a target on a loopback port (by default); yields its URL.
 
-    The target's own dialect and version, when it has them, win over the arguments.
+    The target's own dialect and version, when it has them, win over the arguments. A
+    foreign target takes only the address, the token and ``agents`` (the agents it knows:
+    those a run's profile names); it keeps its own contacts, calls and versions.
     """
+    if target.foreign is not None:
+        return ForeignTarget(target.foreign.choices, faults=target.foreign.faults, agents=agents, token=token,
+                             host=host, port=port)
     limits = limits or Limits()
     service = target.fault.apply(build_service(
         dialect=target.dialect or dialect,

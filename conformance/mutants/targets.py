@@ -1,15 +1,29 @@
 """What a mutation run serves: faulty mutants, which the suite must catch, and correct
-variants, which it must pass. Both are the reference server with a :class:`Fault` around it."""
+variants, which it must pass. Each is one of two implementations: the reference server
+with a :class:`Fault` around it, or the foreign target (:mod:`conformance.foreign`, written
+from the pages alone) with its open choices and deliberate faults (:class:`Foreign`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from typing import Any
 
+from ..foreign.target import Choices
 from .faults import Fault
 
 AREAS = ("envelope", "fields", "echo", "state", "errors", "robustness", "security")
-"""Where a mutant's fault lies; a mutant's name starts with its area."""
+"""Where a mutant's fault lies; a mutant's name starts with its area (after ``foreign.``)."""
+IMPLEMENTATIONS = ("reference", "foreign")
+FOREIGN = "foreign"
+
+
+@dataclass(frozen=True)
+class Foreign:
+    """The foreign target with these open choices and deliberate faults (by name)."""
+
+    choices: Choices = field(default_factory=Choices)
+    faults: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -27,6 +41,14 @@ class Target:
     """Target-profile overrides for the run (a None value removes the key)."""
     fast: bool = False
     """In the fast subset CI runs."""
+    foreign: Foreign | None = None
+    """Serve the foreign target instead of the reference server (then ``fault``, ``dialect``
+    and ``cm_version`` do not apply)."""
+
+    @property
+    def implementation(self) -> str:
+        """Which implementation is served: ``reference`` or ``foreign``."""
+        return FOREIGN if self.foreign is not None else "reference"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -38,7 +60,7 @@ class Mutant(Target):
 
     @property
     def area(self) -> str:
-        return self.name.split(".", 1)[0]
+        return self.name.removeprefix(f"{FOREIGN}.").split(".", 1)[0]
 
 
 @dataclass(frozen=True, kw_only=True)

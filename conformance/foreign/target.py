@@ -46,7 +46,8 @@ What follows which page and row:
   table says data "N/A", so the fields are also read from the envelope when data is
   absent.
 
-Run as a process: ``python -m tests.foreign.target [--port N] [--choice name=value ...]``.
+Run as a process: ``python -m conformance.foreign.target [--port N] [--choice name=value ...]
+[--token T] [--fault NAME ...]``.
 """
 
 from __future__ import annotations
@@ -61,10 +62,12 @@ import sys
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
 from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
+from websockets.http11 import Request, Response
 
 Json = dict[str, Any]
 
@@ -414,6 +417,8 @@ ROUTES: dict[str, Route] = {
     ),
 }
 CHANNELS = {"ManualDialCall": ("LCM", "Amazon")}
+AGENTS = ("testagent@domain.com", "testagent")
+"""The agents the target knows unless told otherwise."""
 TOPICS = {"ManualDialCall": ("Webservice", "WebService", "InboundCall")}
 
 
@@ -422,6 +427,9 @@ TOPICS = {"ManualDialCall": ("Webservice", "WebService", "InboundCall")}
 
 class Target:
     """Turns one frame into at most one reply, against one State."""
+
+    checks_token = True
+    """Whether the opening handshake must carry the token (when one is set)."""
 
     def __init__(self, choices: Choices, state: State) -> None:
         self.c, self.st = choices, state
@@ -485,6 +493,10 @@ class Target:
             args = read(data, route.fields, self.c) | {"callid": callid}
         else:
             args = read(data, route.fields, self.c)
+        return self.call(route, args, req)
+
+    def call(self, route: Route, args: Json, req: Json) -> Json:
+        """Run the API's handler on the request's members as read (a hook for faulty subclasses)."""
         if route.handler is mdc:
             return mdc(self.st, self.c, args, req)
         return route.handler(self.st, self.c, args)
@@ -569,6 +581,11 @@ class ForeignTarget:
     The state lives in the object: it outlasts connections and successive ``async with``.
     contacts: how many of each consent type, or the records themselves (with ContactID,
     AccountNumber, PhoneNumber and a Boolean Consent). calls: callid -> AccountNumber.
+    agents: the agents it knows (default :data:`AGENTS`; they matter with ``agents="known"``).
+    token: when set, the opening handshake must carry ``Authorization: Bearer <token>``
+    (the pages say nothing of authentication; an operator may still require it).
+    faults: names of deliberate faults (:data:`conformance.foreign.faults.FAULTS`), each
+    breaking one documented rule: the foreign target's mutants.
     """
 
     def __init__(
@@ -577,11 +594,14 @@ class ForeignTarget:
         contacts: int | Iterable[Json] = 150,
         calls: Mapping[str, str] | None = None,
         outcomes: Iterable[int] = (1, 2, 3, 100, 101, 102),
-        agents: Iterable[str] = ("testagent@domain.com", "testagent"),
+        agents: Iterable[str] | None = None,
         port: int = 0,
+        token: str | None = None,
+        faults: Iterable[str] = (),
+        host: str = "127.0.0.1",
     ) -> None:
         records = make_contacts(contacts, choices) if isinstance(contacts, int) else [dict(r) for r in contacts]
-        self.choices, self.port = choices, port
+        self.choices, self.port, self.host, self.token = choices, port, host, token
         self.state = State(
             contacts={r["ContactID"]: r for r in records},
             consent={r["ContactID"]: bool(r["Consent"]) for r in records},
@@ -589,17 +609,33 @@ class ForeignTarget:
             calls={k: {"AccountNumber": v, "outcomes": []}
                    for k, v in (calls or {"12345": "5|3|1|0|0|44|1"}).items()},
             outcomes=set(outcomes),
-            agents=set(agents),
+            agents=set(AGENTS if agents is None else agents),
         )
-        self.target = Target(choices, self.state)
+        self.faults = tuple(faults)
+        if self.faults:
+            # the faults know the target, not the other way round
+            from .faults import FaultyTarget
+
+            self.target: Target = FaultyTarget(choices, self.state, self.faults)
+        else:
+            self.target = Target(choices, self.state)
         self.url = ""
         self._server: Server | None = None
 
     async def __aenter__(self) -> str:
-        self._server = await serve(self._connection, "127.0.0.1", self.port, max_size=self.choices.max_frame)
-        port = self._server.sockets[0].getsockname()[1]
-        self.url = f"ws://127.0.0.1:{port}/"
+        self._server = await serve(self._connection, self.host, self.port, max_size=self.choices.max_frame,
+                                   process_request=self._handshake)
+        host, port = self._server.sockets[0].getsockname()[:2]
+        self.url = f"ws://{host}:{port}/"
         return self.url
+
+    def _handshake(self, ws: ServerConnection, request: Request) -> Response | None:
+        """Refuse an opening handshake without the token (401), when a token is set."""
+        if self.token is None or not self.target.checks_token:
+            return None
+        if request.headers.get("Authorization", "") == f"Bearer {self.token}":
+            return None
+        return ws.respond(HTTPStatus.UNAUTHORIZED, "a bearer token is required\n")
 
     async def __aexit__(self, *exc: object) -> None:
         if self._server is not None:
@@ -655,7 +691,8 @@ def parse_choice(text: str) -> tuple[str, Any]:
 
 async def _main(args: argparse.Namespace) -> None:
     choices = Choices(**dict(args.choice))
-    async with ForeignTarget(choices, contacts=args.contacts, port=args.port) as url:
+    async with ForeignTarget(choices, contacts=args.contacts, port=args.port, token=args.token,
+                             faults=args.fault) as url:
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -665,11 +702,20 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m tests.foreign.target", description=(__doc__ or "").split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m conformance.foreign.target", description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--contacts", type=int, default=150, help="contacts of each consent type")
     ap.add_argument("--choice", type=parse_choice, action="append", default=[], metavar="NAME=VALUE")
+    ap.add_argument("--token", help="require Authorization: Bearer TOKEN in the handshake")
+    ap.add_argument("--fault", action="append", default=[], metavar="NAME",
+                    help="serve with this deliberate fault (a mutant; see conformance.foreign.faults)")
     args = ap.parse_args(argv)
+    if args.fault:
+        from .faults import FAULTS
+
+        unknown = [name for name in args.fault if name not in FAULTS]
+        if unknown:
+            ap.error(f"unknown fault(s) {', '.join(unknown)}; known: {', '.join(FAULTS)}")
     with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(_main(args))
     return 0

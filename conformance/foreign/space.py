@@ -1,6 +1,6 @@
 """The space of the foreign target's open choices, for a Hypothesis sampler.
 
-Each field of :class:`~tests.foreign.target.Choices` maps to the values an implementation
+Each field of :class:`~conformance.foreign.target.Choices` maps to the values an implementation
 may pick where the pages are silent (docs/open-choices.md). A draw combines them; the
 suite must give every combination 0 FAIL and 0 ERROR. Timing choices stay small so a
 draw takes seconds: a slow target is the hostile targets' business.

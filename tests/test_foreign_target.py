@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import json
 import subprocess
@@ -10,12 +11,17 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import InvalidStatus
 
-from tests.foreign.target import Choices, ForeignTarget, parse_choice
+import conformance.foreign
+from conformance.foreign.faults import FAULTS
+from conformance.foreign.target import Choices, ForeignTarget, parse_choice
 
 UNSOLICITED = {"Connected", "Heartbeat"}
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = Path(conformance.foreign.__file__).resolve().parent
 
 
 def run(body: Callable[[str], Awaitable[None]], target: ForeignTarget | None = None) -> None:
@@ -173,7 +179,7 @@ def test_parse_choice_and_the_command_line() -> None:
     assert parse_choice("max_per_request=7") == ("max_per_request", 7)
     assert parse_choice("topic=WebService") == ("topic", "WebService")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "tests.foreign.target", "--choice", "greeting=false", "--contacts", "1"],
+        [sys.executable, "-m", "conformance.foreign.target", "--choice", "greeting=false", "--contacts", "1"],
         cwd=ROOT, stdout=subprocess.PIPE, text=True,
     )
     try:
@@ -183,3 +189,87 @@ def test_parse_choice_and_the_command_line() -> None:
     finally:
         proc.terminate()
         assert proc.wait(timeout=2) == 0
+
+
+def test_parse_choice_and_the_command_line_refuse_an_unknown_fault() -> None:
+    proc = subprocess.run([sys.executable, "-m", "conformance.foreign.target", "--fault", "no.such-fault"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=10, check=False)
+    assert proc.returncode == 2 and "no.such-fault" in proc.stderr
+
+
+# ---- independence: written from the pages, sharing no code with the reference server -----
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module a file of the package imports, relative imports resolved."""
+    package = "conformance.foreign"
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.rsplit(".", node.level - 1)[0] if node.level else ""
+            module = ".".join(part for part in (base, node.module or "") if part)
+            found.add(module)
+            if node.module is None:  # from . import x: x may be a module
+                found |= {f"{module}.{alias.name}" for alias in node.names}
+    return found
+
+
+def test_the_foreign_package_imports_nothing_of_the_reference_server_or_the_mutants() -> None:
+    files = sorted(PACKAGE.glob("*.py"))
+    assert {f.name for f in files} >= {"__init__.py", "target.py", "space.py", "faults.py"}
+    ours = {f.name: sorted(m for m in imported_modules(f) if m == "conformance" or m.startswith("conformance."))
+            for f in files}
+    outside = {name: [m for m in mods if not m.startswith("conformance.foreign")] for name, mods in ours.items()}
+    assert not any(outside.values()), outside
+    loaded = subprocess.run(
+        [sys.executable, "-c", ("import sys, conformance.foreign.target, conformance.foreign.faults, "
+                                "conformance.foreign.space; "
+                                "print(*sorted(m for m in sys.modules if m.startswith('conformance')))")],
+        cwd=ROOT, capture_output=True, text=True, timeout=30, check=True,
+    ).stdout.split()
+    assert not [m for m in loaded if m.startswith(("conformance.server", "conformance.mutants"))], loaded
+
+
+# ---- the token and the deliberate faults ---------------------------------------------------
+
+
+def test_a_token_when_set_is_required_in_the_handshake() -> None:
+    async def body(url: str) -> None:
+        with pytest.raises(InvalidStatus) as refused:
+            async with connect(url):
+                pass
+        assert refused.value.response.status_code == 401
+        async with connect(url, additional_headers={"Authorization": "Bearer s3cret"}) as ws:
+            assert (await ask(ws, "ManualDialCall", {"PhoneNumber": "1"}))["subtopic"] == "ManualDialCall"
+
+    run(body, ForeignTarget(contacts=1, token="s3cret"))
+
+
+def test_each_fault_names_a_requirement_and_an_unknown_one_is_refused() -> None:
+    assert len(FAULTS) >= 12
+    assert all(f.requirement and f.description and "\n" not in f.description for f in FAULTS.values())
+    with pytest.raises(ValueError, match="no.such-fault"):
+        ForeignTarget(faults=["no.such-fault"])
+
+
+def test_faults_break_their_rule_and_only_it() -> None:
+    async def faulty(url: str) -> None:
+        async with connect(url) as ws:
+            r = await ask(ws, "GetReservedManualDialContact", reserve("ann", 1))
+            assert len(r["message"]["response"]) == 2  # state.over-delivery
+            r = await ask(ws, "GetReservedManualDialContact", reserve("ann", 1, reserved=True))
+            assert len(r["message"]["response"]) == 1  # a re-fetch is still as asked
+            r = await ask(ws, "ManualDialCall", {"PhoneNumber": "2082097345"})
+            assert r["subtopic"] == "ManualDialCall" and "PhoneNumber" not in r["message"]["data"]  # echo.phone-dropped
+
+    async def closing(url: str) -> None:
+        async with connect(url) as ws:  # security.token-ignored: no token, still served
+            await ws.send("not json")  # no request: the connection stays open
+            r = await ask(ws, "SkipNonPEWCContact", {"UserId": "bob"})
+            assert r["subtopic"] == "SkipNonPEWCContactResult"
+            await asyncio.wait_for(ws.wait_closed(), 1.0)  # robustness.close-after-reply
+
+    run(faulty, ForeignTarget(contacts=4, faults=["state.over-delivery", "echo.phone-dropped"]))
+    run(closing, ForeignTarget(contacts=1, token="t", faults=["security.token-ignored", "robustness.close-after-reply"]))
