@@ -96,7 +96,7 @@ def build_frame(spec: Spec, step: Step) -> tuple[str, Api | None, dict[str, Any]
     if step.raw is not None:
         return step.raw, None, None
     if step.frame is not None:
-        api = spec.apis.get(step.frame.get("subtopic")) if isinstance(step.frame, dict) else None
+        api = spec.apis.get(str(step.frame.get("subtopic"))) if isinstance(step.frame, dict) else None
         return json.dumps(step.frame), api, step.frame
     send = step.send or {}
     api = spec.api(send["api"])
@@ -223,7 +223,8 @@ class CaseRunner:
         run.sent.append(text)
         run.strays += exchange.unmatched_count if exchange.answered else 0
         run.frames.extend(Frame(f.direction, round(base + f.at, 4), f.text) for f in exchange.log.frames)
-        self.breaker.observe(exchange, valid=not refusal, api=api.name if api is not None else None)
+        # Silence counts towards the breaker wherever a reply is documented.
+        self.breaker.observe(exchange, valid=not quick, api=api.name if api is not None else None)
         if api is not None and not refusal and withdrawal(api, exchange, self.profile):
             self.withdrawn[api.name] = (f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) "
                                         f"was refused as not offered: {_show_reply(exchange)}")
@@ -244,9 +245,9 @@ class CaseRunner:
             result = run_check(ctx, entry)
             run.checks.append(_numbered(result, number))
         reply = exchange.message.get("message") if isinstance(exchange.message, dict) else None
-        refused = refusal_sign(ctx.api, exchange.message) is not None
+        nothing = refusal_sign(ctx.api, exchange.message) is not None
         for name, path in step.capture.items():  # a refusal hands out nothing
-            variables[name] = [] if refused else items(lookup(reply, path))
+            variables[name] = [] if nothing else items(lookup(reply, path))
         for name in step.require:
             if not variables.get(name):
                 raise NotRun(f"step {number}: the target handed the test agent no contact "

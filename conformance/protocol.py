@@ -571,12 +571,12 @@ class Correlator:
     def shorten(self, deadline: float) -> None:
         """Bring the deadline forward (the target's silence is established sooner)."""
         self._require_awaiting()
-        self.deadline = min(self.deadline, deadline)
+        self.deadline = deadline if self.deadline is None else min(self.deadline, deadline)
 
     def expire(self, now: float) -> Exchange:
         """End the exchange at its deadline: nothing matching came in time."""
         self._require_awaiting()
-        waited = self.deadline - self._t0
+        waited = (now if self.deadline is None else self.deadline) - self._t0
         reason = f"no {self._wanted()} within {waited:.3g}s{self._others()}"
         return self._finish(Status.TIMEOUT, now, None, reason)
 

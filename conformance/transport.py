@@ -196,6 +196,11 @@ class Connection:
     def is_open(self) -> bool:
         return self._ws is not None and self._ws.state is State.OPEN
 
+    def _open(self) -> ClientConnection:
+        if self._ws is None:
+            raise TransportError("no connection is open")  # connect() raises first; a bug of ours if seen
+        return self._ws
+
     async def connect(self) -> None:
         """Open a fresh connection (closing any previous one); raises TargetUnreachable."""
         await self.close()
@@ -256,12 +261,12 @@ class Connection:
         """
         if not self.is_open or not self._core.in_sync:
             await self.connect()
-        ws, core = self._ws, self._core
+        ws, core = self._open(), self._core
         clock = asyncio.get_running_loop().time
         waiting = await _pending(ws)
         if not self.is_open:  # the target closed while we read what was waiting: start afresh
             await self.connect()
-            ws = self._ws
+            ws = self._open()
         waiting, self._waiting = self._waiting + waiting, []
         text = core.send(request, expect_subtopic, expect_callid, now=clock(),
                          timeout=self.response_timeout if timeout is None else timeout, refusal=refusal)
