@@ -353,7 +353,10 @@ def held_again(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     wanted = _accounts(params["contacts"])
     missing = sorted(wanted - _accounts(got))
     known = wanted | _accounts(params.get("before") or [])
-    capped = bool(missing) and bool(_accounts(got) & known)
+    asked = member(ctx.request.get("data") if isinstance(ctx.request, dict) else None, "NumberOfContactsRequired")
+    # Refusing to hand out more than the agent holds is the target's choice; refusing what it surely holds is not.
+    shortfall = not got and _asked_more(asked, len(wanted))
+    capped = bool(missing) and (bool(_accounts(got) & known) or shortfall)
     return ctx.result(
         "held_again", not missing, params["requirements"], params["doc"],
         "the contacts reserved earlier " + _show(sorted(wanted)),
@@ -363,6 +366,13 @@ def held_again(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
         verdict=Verdict.INFORMATIONAL if capped else None,
         basis="inferred" if capped else None,
     )
+
+
+def _asked_more(asked: Any, held: int) -> bool:
+    try:
+        return int(str(asked)) > held
+    except ValueError:
+        return True
 
 
 def disjoint(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
@@ -460,13 +470,14 @@ def none_withheld(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
 
 def only_own(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     """No frame on this connection answers a request sent on another one (marked by a value
-    only that request carried)."""
+    only that request carried). Inferred: no page says where else a reply may go."""
     marker = str(params["marker"])
     strays = [f.text for f in ctx.exchange.log.frames if f.direction == "received" and marker in f.text]
     return ctx.result(
         "only_own", not strays, params["requirements"], params["doc"],
         f"no reply to the other connection's request (the one carrying {marker!r}) here",
         f"{len(strays)} such frame(s): {_show(strays[0])}" if strays else "none",
+        basis="inferred",  # no page says where else a reply may go
     )
 
 

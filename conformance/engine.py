@@ -236,7 +236,7 @@ class CaseRunner:
             if previous == "valid":
                 self.breaker.kept_open(not closed)
             if closed:
-                run.checks.append(_numbered(_kept_open(ctx, after_odd=previous == "odd"), number))
+                run.checks.append(_numbered(_kept_open(ctx, after_reply=previous == "valid"), number))
         if exchange.answered or exchange.status is Status.CLOSED or (refusal and exchange.status is Status.TIMEOUT):
             run.last[step.agent] = _kind(step, refusal)
         else:  # a valid request left unanswered: we reconnect, not the target
@@ -331,14 +331,16 @@ def _kind(step: Step, refusal: bool) -> str:
     return "invalid" if refusal else "valid"
 
 
-def _kept_open(ctx: StepContext, *, after_odd: bool) -> CheckResult:
+def _kept_open(ctx: StepContext, *, after_reply: bool) -> CheckResult:
     """The channel outlives a request: the next request on it must still be served.
 
-    After a request of a documented API, valid or not, this is documented (every page has
-    the agent application send request after request on its channel); after a frame that
-    is no request of any API the pages say nothing, so closing then is recorded, never judged.
+    After the reply to a valid request this is documented (every page has the agent
+    application send request after request and get each reply on its channel); after a
+    request the tables forbid, or a frame that is no request, the pages say nothing, so
+    closing then is recorded, never judged (the next request, on a new connection, must
+    still be served).
     """
-    if after_odd:
+    if not after_reply:
         doc, basis = "inferred: the pages say nothing of what follows a request they forbid", "inferred"
     else:
         doc, basis = (f"{ctx.api.title}: Request and Response Parameters tables (each request and its "
