@@ -355,7 +355,8 @@ def held_again(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     known = wanted | _accounts(params.get("before") or [])
     asked = member(ctx.request.get("data") if isinstance(ctx.request, dict) else None, "NumberOfContactsRequired")
     # Refusing to hand out more than the agent holds is the target's choice; refusing what it surely holds is not.
-    shortfall = not got and _asked_more(asked, len(wanted))
+    refused = refusal_sign(ctx.api, ctx.exchange.message) is not None
+    shortfall = refused and _asked_more(asked, len(wanted))
     capped = bool(missing) and (bool(_accounts(got) & known) or shortfall)
     return ctx.result(
         "held_again", not missing, params["requirements"], params["doc"],

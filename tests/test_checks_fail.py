@@ -997,3 +997,24 @@ def test_a_refused_repeat_outcome_is_no_fail():
 
     _, [result] = against(FaultyTarget({SCOC.name: once}), "SCOC.outcome.tables")
     assert result.verdict is Verdict.INFORMATIONAL and result.not_run is None, result.detail
+
+
+def test_held_again_takes_a_refused_shortfall_as_a_choice_but_not_an_empty_answer():
+    """Asked for 1000 reserved contacts: refusing (the agent holds fewer) is the target's
+    choice; answering with none at all, though the agent holds one, is a FAIL."""
+    def target(shortfall: Any) -> FaultyTarget:
+        fresh = itertools.count()
+
+        def grmdc(request):
+            n, consent, reserved = asked(request)
+            if reserved:
+                return shortfall
+            return contacts_reply([contact(next(fresh), consent)])
+
+        return FaultyTarget({GRMDC.name: grmdc})
+
+    refusal = sample_reply(GRMDC, message={"error": {"type": "WS_Error", "message": "fewer contacts held"}})
+    _, [refused] = against(target(refusal), "GRMDC.refetch")
+    assert refused.verdict is not Verdict.FAIL, refused.detail
+    url, [empty] = against(target(contacts_reply([])), "GRMDC.refetch")
+    assert_fails(empty, "held_again", url, expected=("the contacts reserved earlier",), actual=("missing",))
