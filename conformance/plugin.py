@@ -21,13 +21,13 @@ import pytest
 
 from . import __version__
 from .cases import Case, load_cases
-from .paths import data_dir
-from .results import CaseResult, RunResult, Verdict
 from .hypo import suite as hypothesis_suite
 from .hypo.driver import Session
 from .hypo.plan import PROFILES
 from .hypo.record import PropertyRun
 from .hypo.reproduce import PRINTED_CHARS
+from .paths import data_dir
+from .results import CaseResult, RunResult, Verdict
 from .runner import (
     RunOptions,
     UsageError,

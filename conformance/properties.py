@@ -29,7 +29,7 @@ from typing import Any, Callable
 from hypothesis import strategies as st
 
 from .hypo import frames
-from .hypo.driver import Example, Session, Sent
+from .hypo.driver import Example, Sent, Session
 from .hypo.plan import KINDS
 from .hypo.record import Hunt, Meta, PropertyRun
 from .results import CaseResult, CheckResult, Verdict

@@ -25,6 +25,7 @@ from dataclasses import replace
 from typing import Any, Callable
 
 import pytest
+from faulty_targets import FaultyTarget
 
 from conformance.cases import load_cases
 from conformance.checks import CHECKS
@@ -34,7 +35,6 @@ from conformance.profile import Timeouts, default_profile, load_profile
 from conformance.results import CaseResult, CheckResult, Verdict
 from conformance.server import running_server
 from conformance.spec import load_spec
-from faulty_targets import FaultyTarget
 
 SPEC = load_spec()
 CASES = {case.id: case for case in load_cases(SPEC)}

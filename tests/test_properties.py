@@ -21,15 +21,16 @@ from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
 
 import pytest
+from faulty_targets import FaultyTarget
 from hypothesis.database import DirectoryBasedExampleDatabase
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
 
 from conformance.cases import load_case_file
+from conformance.checks import refusal_sign
 from conformance.cli import main
 from conformance.engine import CaseRunner
 from conformance.hypo import frames, suite
-from conformance.checks import refusal_sign
 from conformance.hypo.driver import Portal, Session
 from conformance.hypo.plan import KINDS, PLANS, hypothesis_settings, plan
 from conformance.paths import data_dir
@@ -38,7 +39,6 @@ from conformance.results import CaseResult, Verdict
 from conformance.runner import RunOptions, UsageError, plan_run
 from conformance.server import Service, build_service, running_server, running_service
 from conformance.spec import load_spec
-from faulty_targets import FaultyTarget
 
 SPEC = load_spec()
 MDC, SCOC, SMDC = (SPEC.api(n) for n in ("ManualDialCall", "SetCallOutcomeWithComments", "SkipManualDialContact"))

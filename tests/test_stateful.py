@@ -8,6 +8,7 @@ import asyncio
 from typing import Any, Callable
 
 import pytest
+from test_properties import failing, judged_as_documented, loop, new_session, serving  # noqa: F401 (loop: a fixture)
 
 from conformance.hypo import suite
 from conformance.profile import default_profile
@@ -16,7 +17,6 @@ from conformance.server import Service, build_service, running_service
 from conformance.server.state import ContactNotFound, State
 from conformance.spec import load_spec
 from conformance.stateful import ID, KEEP
-from test_properties import failing, judged_as_documented, loop, new_session, serving  # noqa: F401 (loop: a fixture)
 
 SPEC = load_spec()
 [STATEFUL] = [run for run in suite.all_runs(SPEC) if run.id == ID]

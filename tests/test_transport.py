@@ -10,9 +10,10 @@ import ssl
 import time
 
 import pytest
+from faulty_targets import FaultyTarget
 
 from conformance.profile import load_profile
-from conformance.protocol import NotJson, build_request, expected_reply
+from conformance.protocol import build_request, expected_reply
 from conformance.spec import load_spec
 from conformance.transport import (
     Connection,
@@ -21,7 +22,6 @@ from conformance.transport import (
     TargetFlooded,
     TargetUnreachable,
 )
-from faulty_targets import FaultyTarget
 
 SCOC = load_spec().api("SetCallOutcomeWithComments")
 
