@@ -472,3 +472,12 @@ def test_expectation_reasons_are_shown_next_to_their_case(tmp_path: Path) -> Non
     assert "- Expected: INFORMATIONAL\n" in md
     page = paths["html"].read_text(encoding="utf-8")
     assert "<dt>Expected</dt><dd>FAIL: vendor ticket &lt;LCM-42&gt;</dd>" in page
+
+
+def test_the_summary_says_once_why_most_cases_did_not_run() -> None:
+    why = "3 requests in a row got no reply: the target stopped answering"
+    cases = [case(f"c{n}", "ManualDialCall", Verdict.INFORMATIONAL, not_run=why) for n in range(4)]
+    text = render_summary(RunResult("ws://127.0.0.1:9/", "0", results=cases), SPEC)
+    assert f"4 cases not run: {why}" in text
+    few = render_summary(RunResult("ws://127.0.0.1:9/", "0", results=cases[:2]), SPEC)
+    assert "cases not run:" not in few

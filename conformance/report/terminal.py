@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections import Counter
 from collections.abc import Sequence
 from typing import TextIO
 
@@ -102,6 +103,8 @@ def render_summary(
     if note := incomplete_line(incomplete, run):
         lines.append(_paint(note, "error", colour))
     lines += [f"expectation: {one_line(d)}" for d in run.expectation_diffs]
+    if stopped := stopped_early(run):
+        lines.append(_paint(stopped, "error", colour))
     lines.append(_paint(outcome(run), outcome_key(run), colour))
     ordered = [c for _, cases in by_api(run, spec) for c in cases]
     failing = [c for c in ordered if fails_run(c, run)]
@@ -142,6 +145,20 @@ def _frames_to_send(case: CaseResult) -> list[str]:
             shown = f"{shown[:FRAME_CHARS]}... ({len(frame)} characters; results.json has it whole)"
         out.append(f"      {shown}")
     return out
+
+
+STOPPED_AT = 3
+"""Cases not run for one reason before the summary names it as why the run stopped early."""
+
+
+def stopped_early(run: RunResult) -> str | None:
+    """The one reason most cases were not run for, when many were (the target stopped
+    answering, a campaign ran dry): said once, not read off a wall of identical lines."""
+    reasons = Counter(r.not_run for r in run.results if r.not_run)
+    if not reasons:
+        return None
+    reason, count = reasons.most_common(1)[0]
+    return f"{count} cases not run: {one_line(reason)}" if count >= STOPPED_AT else None
 
 
 def print_summary(
