@@ -78,14 +78,22 @@ _FAILURES: dict[Status, type[ExchangeFailed]] = {
 }
 
 
-async def _settled(ws: ClientConnection, timeout: float) -> list[str | bytes]:
+_PONGLESS: set[str] = set()
+"""Targets (by URL) that left a ping unanswered: their later connections skip the ping, so
+a target that breaks RFC 6455 here costs one bounded wait per run, not one per case."""
+
+
+async def _settled(ws: ClientConnection, url: str, timeout: float) -> list[str | bytes]:
     """What the target sends on connect, before it reads anything: a ping's pong comes
     after every frame the target sent before it read the ping (one round trip, bounded)."""
-    try:
-        async with asyncio.timeout(timeout):
-            await (await ws.ping())
-    except (TimeoutError, _WsClosed):
-        pass  # a target that does not answer pings is judged by its answers, not here
+    if url not in _PONGLESS:
+        try:
+            async with asyncio.timeout(timeout):
+                await (await ws.ping())
+        except TimeoutError:
+            _PONGLESS.add(url)  # judged by its answers, not here
+        except _WsClosed:
+            pass
     return await _pending(ws)
 
 
@@ -219,7 +227,7 @@ class Connection:
             raise TargetUnreachable(self.url, reason) from exc
         self.connects += 1
         self._core.reset()
-        self._waiting = await _settled(self._ws, min(self.connect_timeout, _SETTLE_TIMEOUT))
+        self._waiting = await _settled(self._ws, self.url, min(self.connect_timeout, _SETTLE_TIMEOUT))
 
     async def close(self) -> None:
         """Close the connection: a closing handshake if it is in sync, else an abort.
@@ -276,7 +284,7 @@ class Connection:
             # The deadline covers send too: a target that stops reading blocks it.
             async with asyncio.timeout_at(core.deadline) as bound:
                 await ws.send(text)
-                if settle is not None:
+                if settle is not None and self.url not in _PONGLESS:
                     await (await ws.ping())
                     core.shorten(clock() + settle)
                     bound.reschedule(core.deadline)
