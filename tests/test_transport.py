@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime
 import ipaddress
+import json
 import socket
 import ssl
 import time
@@ -281,3 +282,32 @@ def test_wss_with_a_custom_ca(tls_files):
                 await Connection(url).connect()
 
     run(main())
+
+
+def test_a_target_that_never_answers_pings_costs_one_bounded_wait_per_run():
+    """RFC 6455 asks for a pong; a target without one still gets judged, and only the
+    first connection waits for the pong that never comes."""
+    from websockets.asyncio.server import serve
+    from websockets.frames import Opcode
+
+    def no_pongs(connection, request, response):
+        send = connection.protocol.send_frame
+        connection.protocol.send_frame = lambda frame: None if frame.opcode is Opcode.PONG else send(frame)
+
+    async def handler(ws):
+        async for frame in ws:
+            await ws.send(json.dumps(echo_callid(json.loads(frame))))
+
+    async def main():
+        async with serve(handler, "127.0.0.1", 0, process_response=no_pongs) as server:
+            url = f"ws://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+            timings = []
+            for callid in ("1", "2"):
+                started = time.perf_counter()
+                async with Connection(url, connect_timeout=2, response_timeout=2) as conn:
+                    assert (await conn.exchange(*request(callid))).answered
+                timings.append(time.perf_counter() - started)
+            return timings
+
+    first, second = asyncio.run(asyncio.wait_for(main(), 20))
+    assert 0.9 < first < 3 and second < 0.5, (first, second)
