@@ -45,7 +45,8 @@ REFUSAL_WAIT = 1.0
 """Seconds to wait for the reply to a request the tables forbid, where no page documents
 one: a target that drops such requests costs this much, not the whole response timeout."""
 SETTLE = 0.1
-"""Seconds allowed for that reply once a ping sent after the request has its pong."""
+"""Seconds allowed for that reply once a ping sent after the request has its pong, at the
+least: the run's breaker raises it to twice the slowest recent answer."""
 WITHDRAWN_WORDS = re.compile(r"unknown|unsupported|not supported|not offered|not available|no longer|withdrawn"
                              r"|not implemented|deprecated", re.IGNORECASE)
 """How a refusal says an API is not offered (our inference: the pages give no such text)."""

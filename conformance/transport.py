@@ -261,9 +261,10 @@ class Connection:
         earlier answer) are recorded with the exchange, never taken as its answer.
         ``refusal`` marks a request the tables forbid; with it, or with
         ``expect_subtopic=None``, a frame on an undocumented subtopic answers too.
-        ``settle``: a ping follows the request, and once its pong is back the wait ends
-        this many seconds later (a target that answers a frame at all does so before it
-        reads the next one; silence is then known in a round trip, not a timeout). Raises
+        ``settle``: a ping follows the request, and once its pong is back (the target has
+        the request) the wait ends this many seconds later: silence is then known in a
+        round trip plus the settle time, not a whole timeout. A refusal that comes later
+        still is recorded with the next exchange, never taken for its answer. Raises
         :class:`ResponseTimeout`, :class:`ConnectionClosed` or :class:`TargetFlooded`
         (each carrying the unanswered exchange), or :class:`TargetUnreachable`.
         """
