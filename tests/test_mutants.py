@@ -296,3 +296,10 @@ def test_serve_runs_a_mutant_until_told_to_stop():
 def test_an_unknown_mutant_is_a_usage_error(module, capsys):
     assert command(module, "--mutant", "no.such-mutant") == 2
     assert "no.such-mutant" in capsys.readouterr().err
+
+
+def test_a_case_the_suite_could_not_judge_breaks_the_target_s_run():
+    """An ERROR is a bug of ours: a mutant or variant whose run holds one is no score."""
+    variant = next(v for v in VARIANTS if v.name == "reference.tables")
+    score = Score.of([variant], {variant.name: Run(variant.name, counts={"pass": 60, "error": 1})})
+    assert score.broken == [variant] and score.exit_code() != 0

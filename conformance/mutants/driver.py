@@ -170,7 +170,10 @@ class Score:
 
     @property
     def broken(self) -> list[Target]:
-        return [t for t in (*self.mutants, *self.variants) if self.runs[t.name].error]
+        """Targets whose run broke, or got a case the suite could not judge (an ERROR is a
+        bug of ours, whatever the target)."""
+        return [t for t in (*self.mutants, *self.variants)
+                if self.runs[t.name].error or self.runs[t.name].counts.get("error", 0)]
 
     def implementations(self) -> dict[str, Score]:
         """The score of each implementation in the run (reference, foreign), in that order."""
