@@ -14,7 +14,8 @@ import re
 import shlex
 import time
 import traceback
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .breaker import Breaker
 from .cases import Case, Step, fill
@@ -296,7 +297,7 @@ def withdrawal(api: Api, exchange: Exchange, profile: Profile) -> bool:
         api.max_cm_version is not None
         and profile.campaign_manager_version is None
         and not _answered_by(exchange, api)
-        and any(_names_withdrawal(event, api) for event in (exchange.response, *exchange.unmatched))
+        and _names_withdrawal(exchange.response, api)
     )
 
 
@@ -313,8 +314,7 @@ def _names_withdrawal(event: Any, api: Api) -> bool:
 
 
 def _show_reply(exchange: Exchange) -> str:
-    event = next((e for e in (exchange.response, *exchange.unmatched) if getattr(e, "obj", None)), None)
-    text = getattr(event, "text", exchange.reason)
+    text = getattr(exchange.response, "text", exchange.reason)
     return text if len(text) <= 300 else text[:299] + "…"
 
 

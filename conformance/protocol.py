@@ -546,6 +546,8 @@ class Correlator:
         self._early += 1
         self._unmatched_count += 1
         self._log.record("received", frame, now)
+        if self._owed and _refuses(parse_frame(frame, self.required)):
+            self._owed = False  # the late refusal of an earlier forbidden request, read before this one
 
     def receive(self, frame: str | bytes, now: float) -> Exchange | None:
         """Consume one received frame; returns the finished exchange, or None to keep reading."""
@@ -553,8 +555,9 @@ class Correlator:
         self._received += 1
         self._log.record("received", frame, now)
         event = parse_frame(frame, self.required)
-        if self._owed and _refuses(event):
-            # The refusal an earlier forbidden request was not given time for: not this one's.
+        if self._owed and _refuses(event) and not self._documented(event):
+            # The refusal an earlier forbidden request was not given time for: not this one's
+            # (a reply on this request's documented subtopic and call id is always its own).
             self._owed = False
             self._unmatched_count += 1
             return None
@@ -585,6 +588,12 @@ class Correlator:
         self._require_awaiting()
         reason = f"connection closed before {self._wanted()}: {reason}{self._others()}"
         return self._finish(Status.CLOSED, now, None, reason)
+
+    def _documented(self, event: Event) -> bool:
+        """Whether the frame carries this request's documented response subtopic (and call id)."""
+        obj = getattr(event, "obj", None)
+        return obj is not None and self._subtopic is not None and obj.get(SUBTOPIC) == self._subtopic \
+            and self._matches(event)
 
     def _matches(self, event: Event) -> bool:
         obj = getattr(event, "obj", None)

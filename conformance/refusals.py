@@ -43,17 +43,35 @@ def successes(message: Any) -> list[Any]:
 
 
 def error_sign(message: Any) -> str | None:
-    """How a message's body says it refuses, or None: ``success: false``, an error member,
-    or an empty result with an error text."""
-    if any(f is False for f in successes(message)):
+    """How a message's body says it refuses, or None: ``success: false``, an error member
+    that says something, or an empty result with an error text. A message that says
+    ``success: true`` refuses nothing, whatever else it holds."""
+    found = successes(message)
+    if any(f is False for f in found):
         return "success: false"
-    if isinstance(message, dict) and any(isinstance(k, str) and k.lower() in ERROR_MEMBERS for k in message):
+    if any(f is True for f in found):
+        return None
+    if _error_member(message):
         return "an error member"
     if member(message, "response") in (None, [], {}, "") and any(ERROR_WORDS.search(t) for t in strings(message)):
         return "an error text"
     return None
 
 
+def _error_member(message: Any) -> bool:
+    """An error member with something in it (``"error": null``, ``"errorCode": 0``,
+    ``"errors": []`` say there is none)."""
+    return isinstance(message, dict) and any(
+        isinstance(k, str) and k.lower() in ERROR_MEMBERS and v not in (None, 0, "0", "", False, [], {})
+        for k, v in message.items())
+
+
 def is_refusal_frame(obj: dict[str, Any]) -> bool:
-    """Whether a whole frame (envelope and message) bears a sign of refusal."""
-    return error_sign(obj.get("message")) is not None or error_sign(obj) is not None
+    """Whether a frame on a subtopic no page documents refuses the request outstanding: a
+    structural sign only (``success: false``, an error member that says something, or an
+    error subtopic such as ``WS_Error``); words in a broadcast's text are no sign."""
+    message = obj.get("message")
+    subtopic = obj.get("subtopic")
+    if any(f is False for f in successes(message)) or _error_member(message) or _error_member(obj):
+        return True
+    return isinstance(subtopic, str) and "error" in subtopic.lower()
