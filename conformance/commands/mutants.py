@@ -19,11 +19,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..mutants import Mutant, select
+    from ..mutants import Mutant, Variant, select
 
     targets = select(fast=args.fast)
     mutants = [t for t in targets if isinstance(t, Mutant)]
-    variants = [t for t in targets if not isinstance(t, Mutant)]
+    variants = [t for t in targets if isinstance(t, Variant)]
     width = max(len(t.name) for t in targets)
     req_width = max(len(m.requirement) for m in mutants)
     print(f"{len(mutants)} mutants")

@@ -52,13 +52,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, loopback only)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default)")
     parser.add_argument("--seed", type=Path, metavar="FILE", help="seed YAML replacing the default seed")
-    parser.add_argument("--dialect", choices=DIALECTS, default="samples", help="answer as the samples (default) or as the tables do")
-    parser.add_argument("--cm-version", type=int, metavar="V", help="act as this Campaign Manager version (drops APIs documented only up to an earlier one)")
-    parser.add_argument("--token", metavar="T", help="require this token in the handshake (Authorization: Bearer T, or ?token=T)")
-    parser.add_argument("--max-connections", type=int, default=_DEFAULTS.max_connections, metavar="N", help="open connections at most (default: %(default)s)")
-    parser.add_argument("--rate", type=float, default=_DEFAULTS.messages_per_second, metavar="R", help="messages per second per connection before frames wait; 0 for no limit (default: %(default)s)")
-    parser.add_argument("--burst", type=int, default=_DEFAULTS.burst, metavar="N", help="messages a connection may send at once (default: %(default)s)")
-    parser.add_argument("--max-frame-bytes", type=int, default=_DEFAULTS.max_frame_bytes, metavar="N", help="larger frames get an error reply (default: %(default)s)")
+    parser.add_argument("--dialect", choices=DIALECTS, default="samples",
+                        help="answer as the samples (default) or as the tables do")
+    parser.add_argument("--cm-version", type=int, metavar="V",
+                        help="act as this Campaign Manager version (drops APIs documented only up to an earlier one)")
+    parser.add_argument("--token", metavar="T",
+                        help="require this token in the handshake (Authorization: Bearer T, or ?token=T)")
+    parser.add_argument("--max-connections", type=int, default=_DEFAULTS.max_connections, metavar="N",
+                        help="open connections at most (default: %(default)s)")
+    parser.add_argument("--rate", type=float, default=_DEFAULTS.messages_per_second, metavar="R",
+                        help="messages per second per connection before frames wait; 0 for no limit "
+                             "(default: %(default)s)")
+    parser.add_argument("--burst", type=int, default=_DEFAULTS.burst, metavar="N",
+                        help="messages a connection may send at once (default: %(default)s)")
+    parser.add_argument("--max-frame-bytes", type=int, default=_DEFAULTS.max_frame_bytes, metavar="N",
+                        help="larger frames get an error reply (default: %(default)s)")
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
     parser.add_argument("--print-seed", action="store_true", help="print the default seed as YAML and exit")
     parser.add_argument("--mutant", metavar="NAME", help="serve this mutant or correct variant (see `mutants list`)")
@@ -95,7 +103,8 @@ def run(args: argparse.Namespace) -> int:
     if args.print_seed:
         spec = load_spec()
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: the seed is long
-        yaml.dump(default_seed(spec, load_bindings(spec)), sys.stdout, Dumper=dumper, sort_keys=False, allow_unicode=True)
+        yaml.dump(default_seed(spec, load_bindings(spec)), sys.stdout,
+                  Dumper=dumper, sort_keys=False, allow_unicode=True)
         return 0
     if min(args.max_connections, args.burst, args.max_frame_bytes) < 1 or args.rate < 0:
         print("lcm-conformance serve: limits must be positive (--rate may be 0)", file=sys.stderr)
@@ -119,6 +128,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"lcm-conformance serve: seed: {exc}", file=sys.stderr)
         return 2
     except OSError as exc:
-        print(f"lcm-conformance serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        print(f"lcm-conformance serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
+              file=sys.stderr)
         return 2
     return 0

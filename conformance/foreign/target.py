@@ -702,7 +702,8 @@ async def _main(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m conformance.foreign.target", description=(__doc__ or "").split("\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m conformance.foreign.target",
+                                 description=(__doc__ or "").split("\n")[0])
     ap.add_argument("--port", type=int, default=0)
     ap.add_argument("--contacts", type=int, default=150, help="contacts of each consent type")
     ap.add_argument("--choice", type=parse_choice, action="append", default=[], metavar="NAME=VALUE")

@@ -8,9 +8,10 @@ violates, a one-line description and its fault, built from the kinds of
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from ..server.inputs import Request
 from ..server.outcomes import Answer, Failure, Outcome
@@ -50,7 +51,7 @@ _EMPTY, _UNKNOWN = ({e.id: e for e in _OUTCOME_PAGE.errors}[f"{_OUTCOME_PAGE.abb
 # ------------------------------------------------------------- what the faults pick out
 
 
-def _call_refused(outcome: Outcome, *, empty: bool) -> bool:
+def _call_refused(outcome: Outcome, *, empty: bool) -> TypeGuard[Failure]:
     """A refusal of an outcome for an empty (or an unknown) call id."""
     return (isinstance(outcome, Failure) and outcome.api == SCOC
             and outcome.text == (_EMPTY if empty else _UNKNOWN).message
@@ -92,7 +93,7 @@ def _sent(request: Request, name: str) -> Any:
     return data.get(name) if isinstance(data, dict) else None
 
 
-def _consent_words(request: Request) -> dict[str, Any]:
+def _consent_words(request: Request) -> Mapping[str, Any]:
     """Only the JSON true and the word "true" mean consent; the sample's "Yes" does not."""
     return {**request.data, "Consent": False} if _sent(request, "Consent") == "Yes" else request.data
 

@@ -14,11 +14,12 @@ import multiprocessing
 import secrets
 import time
 from collections import Counter
+from collections.abc import Callable, Mapping
 from concurrent.futures import BrokenExecutor, Future, ProcessPoolExecutor, as_completed
 from concurrent.futures import TimeoutError as PoolTimeout
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..cases import Case, load_cases
 from ..profile import Profile, load_profile
@@ -109,7 +110,7 @@ def run_target(name: str, settings: Settings) -> Run:
     started = time.perf_counter()
     try:
         results = asyncio.run(asyncio.wait_for(_suite(TARGETS[name], settings), settings.bound))
-    except Exception as exc:  # the worker's boundary: a broken run is reported, not raised
+    except Exception as exc:  # noqa: BLE001 -- the worker's boundary: a broken run is reported, not raised
         return Run(name, seconds=time.perf_counter() - started, error=f"{type(exc).__name__}: {exc}")
     return Run(
         name,

@@ -8,7 +8,8 @@ serves the sample's single object and the table's JSON Array alike.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 Edit = Callable[[dict[str, Any]], None]
 
@@ -25,7 +26,7 @@ def nodes(reply: Any, path: str) -> list[dict[str, Any]]:
     """The objects a dotted path names ("" is the reply itself); arrays expand."""
     found = [reply]
     for part in filter(None, path.split(".")):
-        step = []
+        step: list[Any] = []
         for node in found:
             key = spelled(node, part) if isinstance(node, dict) else None
             value = node[key] if key is not None else None

@@ -12,16 +12,18 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, replace
 from functools import reduce
-from typing import Any, Awaitable, Callable, Mapping
+from typing import Any
 
 from websockets.asyncio.server import Server, ServerConnection
 
 from ..server import Exchange, Service
 from ..server.handlers import Handler
-from ..server.inputs import Reader, Request
+from ..server.inputs import Request
 from ..server.outcomes import Failure, Outcome
+from ..server.service import FrameReader
 from ..server.state import State
 from .edits import Edit
 
@@ -134,7 +136,7 @@ def state(proxy: Callable[[State], Any]) -> Fault:
 class _RewritingReader:
     """The reference reader, after a rewrite of each JSON-object text frame."""
 
-    def __init__(self, inner: Reader, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
+    def __init__(self, inner: FrameReader, fn: Callable[[dict[str, Any]], dict[str, Any]]) -> None:
         self.inner, self.fn = inner, fn
 
     def read(self, frame: str | bytes) -> Request:

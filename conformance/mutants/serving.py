@@ -48,7 +48,8 @@ async def _session(service: Service, deliver: Deliver, gate: Gate, servers: list
 async def _serving_with(service: Service, deliver: Deliver, *, host: str, port: int, token: str | None,
                         limits: Limits) -> AsyncIterator[str]:
     """Serve with a transport fault; the gate checks the token and the connection limit."""
-    gate, servers = Gate(token, limits.max_connections), []
+    gate = Gate(token, limits.max_connections)
+    servers: list[Server] = []
     handler = functools.partial(_session, service, deliver, gate, servers)
     async with serve(handler, host, port, process_request=gate, max_size=limits.transport_max_bytes) as server:
         servers.append(server)

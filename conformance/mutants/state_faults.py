@@ -8,7 +8,8 @@ only the state's public data and methods, so the reference's own rules stay as t
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..server.state import Call, Contact, ContactNotFound, State, Status, UnknownAgent
 

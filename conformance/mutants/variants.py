@@ -9,8 +9,9 @@ frames nobody asked for, a version that no longer offers an API).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any, Iterator
+from typing import Any
 
 from ..server.bindings import load_bindings
 from ..server.dialects import Dialect, Style
@@ -19,7 +20,7 @@ from ..spec import Effect, Spec, load_spec
 from . import state_faults as sf
 from .catalogue import GRMDC, MDC, RESPONSE, SNPC, actual_error, e164, iso
 from .edits import const, convert, drop
-from .faults import Fault, closing, outcomes, replies, requests, rewrite, state
+from .faults import Fault, ServiceEdit, closing, outcomes, replies, requests, rewrite, state
 from .targets import Variant
 
 _REWORDING = ("value", "name", "shape")
@@ -45,6 +46,11 @@ def _style(spec: Spec, api_name: str, effect: Effect, form: Any) -> Style:
     return Style(envelope, renames, frozenset(collapse))
 
 
+def _rendering(dialect: Dialect) -> ServiceEdit:
+    """Answer as this dialect does."""
+    return lambda svc: replace(svc, render=dialect.render)
+
+
 def _registry_variants(spec: Spec) -> Iterator[Variant]:
     bindings = load_bindings(spec)
     for entry in spec.discrepancies.values():
@@ -59,7 +65,7 @@ def _registry_variants(spec: Spec) -> Iterator[Variant]:
                 yield Variant(
                     name=name, dialect="tables", basis=f"{entry.id}: {entry.title}",
                     description=f"the tables' answers, but {member} as {form} ({where})",
-                    fault=Fault(service=(lambda svc, d=dialect: replace(svc, render=d.render),)),
+                    fault=Fault(service=(_rendering(dialect),)),
                 )
 
 

@@ -6,9 +6,10 @@ module answers with the names spec/ gives, and refuses to load if spec/ lacks on
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import yaml
 

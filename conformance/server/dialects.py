@@ -13,9 +13,10 @@ the API is unknown) and a message with a failed result object and an ``error`` m
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Mapping
+from typing import Any
 
 from ..spec import Api, Spec
 from .bindings import Bindings

@@ -8,7 +8,8 @@ prerequisite (an agent not logged in) or a documented error case becomes a failu
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .bindings import Bindings, Operation
 from .inputs import Request, show

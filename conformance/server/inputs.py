@@ -9,8 +9,9 @@ it is built from spec/ when the reader is made; nothing here names a doc field.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 import yaml
 
@@ -198,7 +199,7 @@ class ApiRules:
         )
 
     def read(self, message: Mapping[str, Any]) -> Request:
-        sent = message.get(DATA)
+        sent: Any = message.get(DATA)  # whatever JSON was sent as data; the members' checks refuse a non-object
         data = {}
         try:
             for member in self.members:

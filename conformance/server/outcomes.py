@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -27,4 +28,4 @@ class Failure:
     echo: Mapping[str, Any] = field(default_factory=dict)
 
 
-Outcome = Union[Answer, Failure]
+Outcome = Answer | Failure

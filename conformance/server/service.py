@@ -10,15 +10,16 @@ wrap the transport that calls :meth:`Service.handle`.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any, Callable, Mapping
+from typing import Any, Protocol
 
 from ..spec import Spec, load_spec
 from .bindings import load_bindings
 from .default_seed import default_seed
 from .dialects import build_dialect
 from .handlers import Handler, build_handlers
-from .inputs import BadRequest, Reader, json_type
+from .inputs import BadRequest, Reader, Request, json_type
 from .limits import MAX_FRAME_BYTES
 from .outcomes import Failure, Outcome
 from .seed import SeedSource, build_state, read_seed
@@ -39,11 +40,17 @@ class Exchange:
     error: str | None
 
 
+class FrameReader(Protocol):
+    """What the service needs of its reader: a :class:`Reader`, or a fault's wrapper of one."""
+
+    def read(self, frame: str | bytes) -> Request: ...
+
+
 @dataclass
 class Service:
     """Reads, dispatches and renders; holds the state between frames."""
 
-    reader: Reader
+    reader: FrameReader
     state: State
     handlers: Mapping[str, Handler]
     render: Render
@@ -59,7 +66,7 @@ class Service:
         except BadRequest as exc:
             api, sent = exc.api, exc.data
             outcome = Failure(exc.api, exc.text)
-        except Exception as exc:  # a faulty handler must cost one reply, not the connection
+        except Exception as exc:  # noqa: BLE001 -- a faulty handler must cost one reply, not the connection
             outcome = Failure(api, f"internal error: {type(exc).__name__}: {exc}")
         if isinstance(outcome, Failure):
             outcome = replace(outcome, echo={**self._echo(outcome.api, sent), **outcome.echo})

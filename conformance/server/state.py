@@ -10,8 +10,9 @@ yields, so a caller that runs them on one event loop applies each request atomic
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 
 class Status(enum.Enum):

@@ -14,9 +14,9 @@ import hmac
 import logging
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, contextmanager
 from http import HTTPStatus
-from typing import AsyncIterator, Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from websockets.asyncio.server import Server, ServerConnection, serve
@@ -69,7 +69,7 @@ class Gate:
 async def _session(service: Service, limits: Limits, gate: Gate, connection: ServerConnection) -> None:
     loop = asyncio.get_running_loop()
     bucket = TokenBucket(limits.messages_per_second, limits.burst, loop.time()) if limits.messages_per_second else None
-    peer = "%s:%s" % connection.remote_address[:2]
+    peer = "{}:{}".format(*connection.remote_address[:2])
     try:
         async for frame in connection:
             if bucket is not None and (delay := bucket.take(loop.time())) > 0:
@@ -199,6 +199,6 @@ def background_server(
     limits: Limits | None = None,
 ) -> Iterator[str]:
     """:func:`running_server` for synchronous callers (a pytest fixture, a CLI)."""
-    options = dict(host=host, port=port, dialect=dialect, seed=seed, cm_version=cm_version, token=token, limits=limits)
-    with in_background(lambda: running_server(**options)) as url:
+    with in_background(lambda: running_server(host=host, port=port, dialect=dialect, seed=seed,
+                                              cm_version=cm_version, token=token, limits=limits)) as url:
         yield url
