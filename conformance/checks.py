@@ -11,8 +11,9 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from .messages import items, lookup, member, to_table_type
 from .protocol import Exchange, Status
@@ -270,7 +271,7 @@ def _covers(got: Any, sent: Any) -> bool:
     """Whether ``got`` holds everything ``sent`` holds (members beyond it are allowed)."""
     if isinstance(sent, dict):
         return isinstance(got, dict) and all(k in got and _covers(got[k], v) for k, v in sent.items())
-    return got == sent
+    return bool(got == sent)
 
 
 def _absent(sent: Any, got: Any) -> str | None:
@@ -337,7 +338,8 @@ def not_returned(ctx: StepContext, params: dict[str, Any]) -> CheckResult:
     again = sorted(closed & _accounts(_contacts(ctx)))
     return ctx.result(
         "not_returned", not again, params["requirements"], params["doc"],
-        "none of the closed contacts " + _show(sorted(closed)), "handed out again: " + _show(again) if again else "none",
+        "none of the closed contacts " + _show(sorted(closed)),
+        "handed out again: " + _show(again) if again else "none",
     )
 
 

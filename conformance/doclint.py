@@ -9,9 +9,10 @@ re-imported page with a new contradiction cannot slip in unnoticed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from .spec import Api, Field, Spec
 

@@ -14,8 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
@@ -39,6 +40,11 @@ from .runner import (
     target_url,
 )
 from .spec import load_spec
+
+if TYPE_CHECKING:
+    from _pytest._code.code import TerminalRepr  # what Item.repr_failure may return; pytest does not re-export it
+
+_T = TypeVar("_T")
 
 CASE_TIMEOUT_MARGIN = 30.0
 
@@ -77,7 +83,7 @@ class _Target:
 
         self.runner = CaseRunner(load_spec(), self.profile)
 
-    def call(self, coro: Any, timeout: float | None = None) -> Any:
+    def call(self, coro: Coroutine[Any, Any, _T], timeout: float | None = None) -> _T:
         return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def run(self, case: Case) -> CaseResult:
@@ -153,7 +159,7 @@ def pytest_collect_directory(path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-class CasesDir(pytest.Dir):
+class CasesDir(pytest.Dir):  # type: ignore[misc]  # pytest marks Dir final, yet it is the directory collector to extend
     """The ``cases/`` directory: its case files, then the property and stateful runs."""
 
     def collect(self) -> Iterator[pytest.Item | pytest.Collector]:
@@ -206,7 +212,7 @@ class _ResultItem(pytest.Item):
         if result.verdict is Verdict.UNIMPLEMENTED or result.not_run:
             pytest.skip(f"{result.verdict.label}: {result.detail}")
 
-    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str | TerminalRepr:
         if isinstance(excinfo.value, CaseFailed):
             return str(excinfo.value)
         return super().repr_failure(excinfo, style)
@@ -255,7 +261,7 @@ def _failure_text(result: CaseResult) -> str:
         lines += ["", "reproduce with:", f"  {result.reproduce['command']}  # then send:"]
         lines += [f"    {t[:2000]}" for t in result.reproduce.get("frames", [])]
         lines += [f"  {result.reproduce.get('case_command', '')}"]
-    if "case_yaml" in (result.reproduce or {}):
+    if result.reproduce and "case_yaml" in result.reproduce:
         lines += ["", f"the shrunk failing example, as a case file ({result.reproduce['case_file']}):",
                   result.reproduce["case_yaml"][:PRINTED_CHARS]]
     return "\n".join(lines)

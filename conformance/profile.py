@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, cast
 
 import jsonschema
 import yaml
@@ -191,11 +191,13 @@ def _validate(doc: Any, origin: str | None) -> None:
         return
     err = errors[0]
     key = _key(err.absolute_path)
+    # iter_errors sets instance, schema and validator_value on every error it yields
+    instance, schema = cast("dict[str, Any]", err.instance), cast("Mapping[str, Any]", err.schema)
     if err.validator == "additionalProperties":
-        extra = sorted(str(k) for k in err.instance if k not in err.schema.get("properties", {}))
+        extra = sorted(str(k) for k in instance if k not in schema.get("properties", {}))
         raise ProfileError(_join(key, extra[0]), "unknown key", origin)
     if err.validator == "required":
-        missing = [k for k in err.validator_value if k not in err.instance]
+        missing = [k for k in cast("list[str]", err.validator_value) if k not in instance]
         raise ProfileError(_join(key, missing[0]), "required", origin)
     hint = err.schema.get("x-message") if isinstance(err.schema, dict) else None
     if "propertyNames" in err.relative_schema_path:
@@ -214,7 +216,7 @@ def _interpolate(
             var = m.group(1)
             if var not in env:
                 message = f"environment variable {var} is not set"
-                raise ProfileError(f"headers.{name}", message, origin)
+                raise ProfileError(f"headers.{name}", message, origin)  # noqa: B023 -- sub runs in this iteration
             secrets.add(env[var])
             return env[var]
 

@@ -24,7 +24,8 @@ Each run is one result (:mod:`conformance.hypo.record`) with id ``property.<API>
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from hypothesis import strategies as st
 

@@ -6,9 +6,10 @@ Verdicts follow DESIGN.md (after Autobahn|Testsuite). The JSON form of
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from enum import Enum
-from typing import Any, Iterable
+from typing import Any
 
 
 class Verdict(str, Enum):

@@ -13,9 +13,10 @@ import contextlib
 import json
 import time
 from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 from . import __version__
 from .breaker import FLOOD_PER_REQUEST, Breaker
@@ -314,6 +315,6 @@ def run_blocking(options: RunOptions, progress: Progress | None = None) -> RunRe
 
 
 __all__ = [
-    "RunOptions", "UsageError", "TargetUnreachable", "run_suite", "run_blocking", "exit_code",
-    "select_cases", "plan_run", "load_expectations", "expectation_diffs", "detect_dialect",
+    "RunOptions", "TargetUnreachable", "UsageError", "detect_dialect", "exit_code", "expectation_diffs",
+    "load_expectations", "plan_run", "run_blocking", "run_suite", "select_cases",
 ]

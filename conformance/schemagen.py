@@ -27,9 +27,10 @@ files, :func:`registry` resolves the cross-file ``$ref``\\ s.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable, Literal, Mapping
+from typing import Any, Literal
 
 from referencing import Registry, Resource
 

@@ -86,7 +86,7 @@ def _machine(session: Session, hunt: Hunt) -> type[RuleBasedStateMachine]:
     reserved_row = grmdc.field("request.data.ReservedContacts")
     mine = {"requirements": [reserved_row.id],
             "doc": f"{grmdc.title}: Data Parameters table, row ReservedContacts (a reserved contact is the agent's)"}
-    closed_by = {
+    closed_by: dict[str, tuple[dict[str, Any], dict[str, Contact]]] = {
         "skip": ({"requirements": [smdc.field("request.data.AccountNumber").id],
                   "doc": f"{smdc.title}: Overview (the skipped contact is closed)"}, {}),
         "non-PEWC skip": ({"requirements": [snpc.field("request.data.UserId").id],
@@ -132,6 +132,7 @@ def _machine(session: Session, hunt: Hunt) -> type[RuleBasedStateMachine]:
         def skip_contact(self, agent: int, contact: Contact, form: str) -> None:
             """Skip a contact the agent holds; it is closed for good."""
             account = _account(contact)
+            assert account is not None  # only held contacts are skipped, and only those with an account are held
             values = {"UserId": agents[agent - 1], "AccountNumber": account,
                       "PhoneNumber": member(contact, "PhoneNumber"), "OutcomeId": profile.fixtures.business_outcome_id}
             closed_by["skip"][1][account] = _identity(contact)
@@ -225,7 +226,8 @@ def _machine(session: Session, hunt: Hunt) -> type[RuleBasedStateMachine]:
             values = {"callid": fixtures.call_id, "AccountNumber": fixtures.account_number,
                       "OutcomeID": fixtures.telephony_outcome_id, "UserID": agents[0]}
             echo = {"echo": {"request": "data.callid", "reply": "callid"}}
-            self.send(outcome, 1, form, values, [*frames.VALID_CHECKS, _maybe_inferred({"success": True}, REPEAT), echo])
+            self.send(outcome, 1, form, values,
+                      [*frames.VALID_CHECKS, _maybe_inferred({"success": True}, REPEAT), echo])
 
         def teardown(self) -> None:
             hunt.tally(self.example)

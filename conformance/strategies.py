@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
-from typing import Any, Callable, Iterable, Mapping, Sequence
+from typing import Any
 from urllib.parse import urldefrag, urljoin
 
 from hypothesis import strategies as st
@@ -88,7 +89,7 @@ def fixture_pools(spec: Spec, profile: Profile) -> dict[str, tuple[str, ...]]:
     id and its account, outcome ids and the phone number, from the target profile; and the
     contact count (small numbers). The rows are those the profile's defaults come from."""
     fixtures = vars(profile.fixtures)
-    pools = {
+    pools: dict[str, tuple[str, ...]] = {
         spec.api(api).field(f"request.data.{row}").id: (str(fixtures[name]),)
         for name, (api, row) in _FIXTURE_SAMPLES.items()
     }
@@ -166,7 +167,8 @@ def _type_of(value: Any) -> str:
         return "integer"
     if isinstance(value, float):
         return "integer" if value.is_integer() else "number"
-    return {str: "string", list: "array", dict: "object"}[type(value)]
+    kinds: dict[type[Any], str] = {str: "string", list: "array", dict: "object"}
+    return kinds[type(value)]
 
 
 def _is(value: Any, json_type: str) -> bool:
@@ -294,7 +296,7 @@ class _Translator:
         return st.sampled_from(known) if known else None
 
     def string(self, conj: _Conjunction) -> SearchStrategy[str]:
-        if conj.format in self.formats:
+        if conj.format is not None and conj.format in self.formats:
             base = self.formats[conj.format]
         elif conj.patterns:
             base = st.from_regex(conj.patterns[0], fullmatch=True)
@@ -372,9 +374,9 @@ def _presence_test(test: Mapping[str, Any]) -> Callable[[set[str]], bool] | None
     if names is not None:
         return lambda present: names <= present
     inner = test.get("not") if _keywords(test) == {"not"} else None
-    names = _required_names(inner) if isinstance(inner, Mapping) else None
-    if names is not None:
-        return lambda present: not names <= present
+    negated = _required_names(inner) if isinstance(inner, Mapping) else None
+    if negated is not None:
+        return lambda present: not negated <= present
     return None
 
 

@@ -10,9 +10,10 @@ can say which discrepancy the message relies on.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import Any, Iterable, Iterator, Literal
+from typing import Any, Literal, cast
 
 from jsonschema import Draft202012Validator, ValidationError
 from referencing import Registry
@@ -175,7 +176,9 @@ def _schema_chain(error: ValidationError, validator: Draft202012Validator) -> li
     node: Any = validator.schema
     chain = [node]
     for key in list(error.absolute_schema_path)[:-1]:
-        if isinstance(node, dict) and key in node or isinstance(node, list) and key < len(node):
+        if isinstance(node, dict) and key in node:  # noqa: SIM114 -- apart, so mypy knows a list's key is an int
+            node = node[key]
+        elif isinstance(node, list) and isinstance(key, int) and key < len(node):
             node = node[key]
         else:
             break
@@ -188,8 +191,9 @@ def _schema_chain(error: ValidationError, validator: Draft202012Validator) -> li
 
 def _nearest(nodes: list[dict[str, Any]], key: str) -> str | None:
     for node in reversed(nodes):
-        if isinstance(node.get(key), str):
-            return node[key]
+        value = node.get(key)
+        if isinstance(value, str):
+            return value
     return None
 
 
@@ -207,7 +211,8 @@ def _explaining(keyword: str, node: dict[str, Any], instance: object) -> tuple[s
 
 def _missing(error: ValidationError) -> list[str]:
     instance = error.instance if isinstance(error.instance, dict) else {}
-    return [name for name in error.validator_value if name not in instance]
+    required = cast("list[str]", error.validator_value)  # set on every error iter_errors yields
+    return [name for name in required if name not in instance]
 
 
 def _spellings(node: dict[str, Any]) -> list[str]:
@@ -265,7 +270,7 @@ def _const(error: ValidationError, node: dict[str, Any]) -> str:
 
 
 def _enum(error: ValidationError, node: dict[str, Any]) -> str:
-    wanted = ", ".join(map(_shown, error.validator_value))
+    wanted = ", ".join(map(_shown, cast("list[Any]", error.validator_value)))  # set by iter_errors
     return f"expected one of {wanted}; got {_shown(error.instance)}"
 
 

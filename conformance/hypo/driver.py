@@ -16,9 +16,10 @@ import asyncio
 import dataclasses
 import threading
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Coroutine
+from typing import Any, TypeVar
 
 from ..breaker import Breaker
 from ..cases import Step
@@ -33,6 +34,7 @@ from ..transport import Connection, ExchangeFailed, TransportError
 from .plan import Plan
 
 _MARGIN = 10.0
+_T = TypeVar("_T")
 
 
 class Exhausted(Exception):
@@ -49,7 +51,7 @@ class Portal:
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
 
-    def call(self, coro: Coroutine[Any, Any, Any], timeout: float) -> Any:
+    def call(self, coro: Coroutine[Any, Any, _T], timeout: float) -> _T:
         """The coroutine's result; from the loop's own thread this would deadlock, so it refuses."""
         try:
             here = asyncio.get_running_loop()

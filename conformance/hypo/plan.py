@@ -15,9 +15,10 @@ and first replay the failures the directory keeps; ``ci`` stays derandomized.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Mapping
+from typing import Any, TypedDict, Unpack
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
@@ -61,7 +62,7 @@ PLANS: Mapping[str, Plan] = {
 PROFILES = (*PLANS, "off")
 """The values of ``--hypothesis-profile``; ``off`` runs no property test."""
 
-_BASE = dict(
+_BASE: dict[str, Any] = dict(
     deadline=None,  # the target's latency is not the test's
     verbosity=Verbosity.quiet,  # the failing example is reported as a case file instead
     report_multiple_bugs=False,
@@ -82,7 +83,14 @@ def plan(name: str) -> Plan:
         raise ValueError(f"unknown Hypothesis profile {name!r}; one of {', '.join(PROFILES)}") from None
 
 
-def hypothesis_settings(plan: Plan, database: Path | None, **overrides: int) -> settings:
+class _Sizes(TypedDict, total=False):
+    """The per-run sizes :func:`hypothesis_settings` may override."""
+
+    max_examples: int
+    stateful_step_count: int
+
+
+def hypothesis_settings(plan: Plan, database: Path | None, **overrides: Unpack[_Sizes]) -> settings:
     """The settings of one run: the profile's, per-run sizes such as max_examples, and
     either an example database (a directory given, and the plan not derandomized) or,
     without one, derandomized: the same examples every run."""

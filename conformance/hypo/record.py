@@ -12,8 +12,9 @@ from __future__ import annotations
 import shlex
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any, Callable, NoReturn
+from typing import Any, NoReturn
 
 from hypothesis import given
 from hypothesis.errors import Flaky, HypothesisWarning, Unsatisfiable

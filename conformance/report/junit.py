@@ -3,8 +3,9 @@
 FAIL (and NON-STRICT under --strict) is a <failure>; ERROR (the suite could not
 judge) is an <error> holding the exception and the frames so far; UNIMPLEMENTED and
 cases that never ran are <skipped>; NON-STRICT and INFORMATIONAL pass, with what they
-found in <system-out>. A run that stopped early says so in each suite's properties. Every text goes through :func:`common.clean`, so what a
-faulty target sent cannot make the file invalid XML.
+found in <system-out>. A run that stopped early says so in each suite's properties.
+Every text goes through :func:`common.clean`, so what a faulty target sent cannot make
+the file invalid XML.
 """
 
 from __future__ import annotations

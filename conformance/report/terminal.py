@@ -178,7 +178,7 @@ def _table(run: RunResult, spec: Spec, colour: bool) -> list[str]:
     widths = [max(len(label), *(len(str(c[key])) for _, c in rows)) for key, label in COLUMNS]
 
     def line(name: str, cells: list[str], keys: list[str]) -> str:
-        padded = [_paint(c.rjust(w), k, colour) for c, w, k in zip(cells, widths, keys)]
+        padded = [_paint(c.rjust(w), k, colour) for c, w, k in zip(cells, widths, keys, strict=True)]
         return "  ".join([name.ljust(first), *padded]).rstrip()
 
     keys = [key for key, _ in COLUMNS]
