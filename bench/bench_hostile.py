@@ -41,7 +41,7 @@ def first_failure(results: dict[str, Any] | None) -> str:
 def row(name: str, run: CliRun, width: int) -> str:
     summary = (run.results or {}).get("summary", {})
     exit_text = "timed out" if run.timed_out else str(run.returncode)
-    counts = " ".join(f"{summary.get(key, '-')!s:>{len(short)}}" for key, short in zip(COUNTS, SHORT))
+    counts = " ".join(f"{summary.get(key, '-')!s:>{len(short)}}" for key, short in zip(COUNTS, SHORT, strict=True))
     detail = first_failure(run.results)
     return f"{name:18} {run.seconds:7.1f} {exit_text:>9}  {counts}  {detail[:width]}"
 

@@ -23,7 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Sequence
+from collections.abc import Sequence
 
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve

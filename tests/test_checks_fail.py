@@ -21,11 +21,11 @@ import asyncio
 import copy
 import itertools
 import time
+from collections.abc import Callable
 from dataclasses import replace
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-from faulty_targets import FaultyTarget
 
 from conformance.cases import load_cases
 from conformance.checks import CHECKS
@@ -35,6 +35,7 @@ from conformance.profile import Timeouts, default_profile, load_profile
 from conformance.results import CaseResult, CheckResult, Verdict
 from conformance.server import running_server
 from conformance.spec import load_spec
+from faulty_targets import FaultyTarget
 
 SPEC = load_spec()
 CASES = {case.id: case for case in load_cases(SPEC)}
@@ -286,7 +287,7 @@ def received(result: CaseResult) -> list[str]:
 
 def test_every_check_has_a_failing_test():
     assert set(LABELS) == set(CHECKS), "a check without a label here has no test showing it fail"
-    assert COVERED == set(CHECKS), sorted(set(CHECKS) - COVERED)
+    assert set(CHECKS) == COVERED, sorted(set(CHECKS) - COVERED)
 
 
 _UNNAMED = sorted(name for name, label in LABELS.items() if name not in label)
@@ -479,7 +480,7 @@ def test_a_second_skip_of_a_closed_contact_must_not_succeed():
 
 def test_not_success_takes_silence_as_no_success_informational():
     """No page says a request the tables forbid is answered: silence is no success."""
-    url, [result] = against(FaultyTarget(honest(), fault="hang", times=1), "SMDC.missing.OutcomeId")
+    _url, [result] = against(FaultyTarget(honest(), fault="hang", times=1), "SMDC.missing.OutcomeId")
     check = next(c for c in result.checks if "not_success" in c.name)
     assert check.verdict is Verdict.INFORMATIONAL and result.verdict is not Verdict.FAIL, result.detail
     assert "reply within" in check.actual, check.actual
@@ -666,7 +667,7 @@ def test_held_again_is_informational_when_a_capped_refetch_shows_older_contacts(
     fresh = itertools.count()
 
     def grmdc(request):
-        n, consent, reserved = asked(request)
+        _n, consent, reserved = asked(request)
         if reserved:
             return contacts_reply(held[:1])
         held.append(contact(next(fresh), consent))
@@ -735,7 +736,7 @@ def skip_target(*, closes: bool = True, once: bool = True, refuses: bool = False
     pool = [contact(i) for i in range(3)]
 
     def grmdc(request):
-        n, consent, _ = asked(request)
+        n, _consent, _ = asked(request)
         return contacts_reply([c for c in pool if not closes or c["AccountNumber"] not in skipped][:n])
 
     def smdc(request):
@@ -803,7 +804,7 @@ def test_error_case_fails_when_no_reply_comes():
 
 
 def test_error_case_says_what_arrived_when_the_reply_is_not_json():
-    url, [result] = against(FaultyTarget(honest(), fault="non_json"), "SCOC.error.empty-callid")
+    _url, [result] = against(FaultyTarget(honest(), fault="non_json"), "SCOC.error.empty-callid")
     failing = next(c for c in result.checks if LABELS["error_case"] in c.name)
     assert failing.verdict is Verdict.FAIL
     assert "not JSON" in failing.actual or "this is not JSON {" in failing.actual, failing.message()
@@ -905,7 +906,7 @@ def test_a_run_against_a_hanging_target_stays_bounded():
     ids = ("MDC.form.tables", "SMDC.missing.OutcomeId", "SCOC.error.empty-callid")
     target = FaultyTarget(honest(), fault="hang")
     started = time.perf_counter()
-    url, results = against(target, *ids)
+    _url, results = against(target, *ids)
     elapsed = time.perf_counter() - started
     assert elapsed < 5, elapsed
     assert [r.verdict for r in results] == [Verdict.FAIL] * 3
@@ -1006,7 +1007,7 @@ def test_held_again_takes_a_refused_shortfall_as_a_choice_but_not_an_empty_answe
         fresh = itertools.count()
 
         def grmdc(request):
-            n, consent, reserved = asked(request)
+            _n, consent, reserved = asked(request)
             if reserved:
                 return shortfall
             return contacts_reply([contact(next(fresh), consent)])

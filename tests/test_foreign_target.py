@@ -81,7 +81,8 @@ def test_skipped_contact_is_closed_and_cannot_be_skipped_twice() -> None:
     async def body(url: str) -> None:
         async with connect(url) as ws:
             [c] = (await ask(ws, "GetReservedManualDialContact", reserve("ann")))["message"]["response"]
-            skip = {"OutcomeId": 100, "UserID": "ann", "AccountNumber": c["AccountNumber"], "PhoneNumber": c["PhoneNumber"]}
+            skip = {"OutcomeId": 100, "UserID": "ann", "AccountNumber": c["AccountNumber"],
+                    "PhoneNumber": c["PhoneNumber"]}
             r = await ask(ws, "SkipManualDialContact", skip)
             assert r["subtopic"] == "SkipManualDialContactResult" and r["message"]["response"]["success"] is True
             again = await ask(ws, "SkipManualDialContact", skip)
@@ -250,7 +251,7 @@ def test_a_token_when_set_is_required_in_the_handshake() -> None:
 def test_each_fault_names_a_requirement_and_an_unknown_one_is_refused() -> None:
     assert len(FAULTS) >= 12
     assert all(f.requirement and f.description and "\n" not in f.description for f in FAULTS.values())
-    with pytest.raises(ValueError, match="no.such-fault"):
+    with pytest.raises(ValueError, match=r"no.such-fault"):
         ForeignTarget(faults=["no.such-fault"])
 
 
@@ -272,4 +273,5 @@ def test_faults_break_their_rule_and_only_it() -> None:
             await asyncio.wait_for(ws.wait_closed(), 1.0)  # robustness.close-after-reply
 
     run(faulty, ForeignTarget(contacts=4, faults=["state.over-delivery", "echo.phone-dropped"]))
-    run(closing, ForeignTarget(contacts=1, token="t", faults=["security.token-ignored", "robustness.close-after-reply"]))
+    run(closing, ForeignTarget(contacts=1, token="t",
+                               faults=["security.token-ignored", "robustness.close-after-reply"]))

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hostile import REPORTS, TARGETS, CliRun, background, run_cli
 
 from conformance.runner import RunOptions, plan_run
 from conformance.spec import load_spec
+from hostile import REPORTS, TARGETS, CliRun, background, run_cli
 
 pytestmark = pytest.mark.slow
 

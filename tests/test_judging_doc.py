@@ -50,7 +50,7 @@ ALWAYS_INFERRED = re.compile(r'"inferred"\s*[,)]')
 def sections() -> dict[str, str]:
     """The doc's ``## `` sections by heading (their text up to the next one)."""
     parts = re.split(r"^## +(.+)$", DOC.read_text(encoding="utf-8"), flags=re.MULTILINE)
-    return {heading.strip(): body for heading, body in zip(parts[1::2], parts[2::2])}
+    return {heading.strip(): body for heading, body in zip(parts[1::2], parts[2::2], strict=True)}
 
 
 def section(name: str) -> str:

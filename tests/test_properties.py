@@ -16,12 +16,12 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
-from faulty_targets import FaultyTarget
 from hypothesis.database import DirectoryBasedExampleDatabase
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -39,6 +39,7 @@ from conformance.results import CaseResult, Verdict
 from conformance.runner import RunOptions, UsageError, plan_run
 from conformance.server import Service, build_service, running_server, running_service
 from conformance.spec import load_spec
+from faulty_targets import FaultyTarget
 
 SPEC = load_spec()
 MDC, SCOC, SMDC = (SPEC.api(n) for n in ("ManualDialCall", "SetCallOutcomeWithComments", "SkipManualDialContact"))
@@ -321,7 +322,7 @@ def test_profiles_bound_the_search_keep_nothing_unasked_and_repeat_themselves(tm
     assert isinstance(searching.database, DirectoryBasedExampleDatabase) and not searching.derandomize
     ci = hypothesis_settings(PLANS["ci"], tmp_path)
     assert ci.database is None and ci.derandomize
-    for name, p in PLANS.items():
+    for p in PLANS.values():
         assert hypothesis_settings(p, None, max_examples=3).max_examples == 3
     assert PLANS["thorough"].examples["valid-requests"] > PLANS["quick"].examples["valid-requests"]
 

@@ -396,7 +396,7 @@ def summary_rows(text: str) -> dict[str, dict[str, int]]:
         if not line.strip() or line.startswith("("):
             break
         name, *cells = line.split()
-        rows[name] = dict(zip(head, map(int, cells)))
+        rows[name] = dict(zip(head, map(int, cells), strict=True))
     return rows
 
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import pytest
 import yaml
-from faulty_targets import FaultyTarget
 
 from conformance import rerun
 from conformance.cli import main
@@ -25,6 +24,7 @@ from conformance.runner import (
     load_expectations,
 )
 from conformance.spec import load_spec
+from faulty_targets import FaultyTarget
 
 SPEC = load_spec()
 
@@ -183,7 +183,8 @@ def test_the_plugin_fails_an_error_item_even_when_expected() -> None:
 
 def test_expectations_gate_only_on_differences(canned_url: str, tmp_path: Path) -> None:
     report = tmp_path / "first"
-    main(["run", "--target", canned_url, "--quiet", "--response-timeout", "0.3", "--hypothesis-profile", "off", "--report-dir", str(report)])
+    main(["run", "--target", canned_url, "--quiet", "--response-timeout", "0.3", "--hypothesis-profile", "off",
+          "--report-dir", str(report)])
     verdicts = {r["id"]: r["verdict"] for r in _results(report)["results"]}
     expectations = tmp_path / "expected.yaml"
     expectations.write_text(yaml.safe_dump(verdicts), encoding="utf-8")

@@ -6,8 +6,9 @@ import argparse
 import dataclasses
 import re
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
@@ -155,7 +156,7 @@ def test_check_passes_on_the_committed_tree(capsys: pytest.CaptureFixture[str]) 
 
 def test_check_names_every_drifted_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run("--out", str(tmp_path)) == 0
-    changed, removed, extra = sorted(GENERATED)[:2] + ["strict/Stale.request.json"]
+    changed, removed, extra = [*sorted(GENERATED)[:2], "strict/Stale.request.json"]
     (tmp_path / changed).write_text((tmp_path / changed).read_text().replace('"', "'", 1))
     (tmp_path / removed).unlink()
     (tmp_path / extra).write_text("{}\n")

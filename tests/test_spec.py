@@ -8,7 +8,7 @@ SPEC = load_spec()
 
 
 def test_five_apis_in_client_order() -> None:
-    assert list(SPEC.apis)[0] == "GetReservedManualDialContact"
+    assert next(iter(SPEC.apis)) == "GetReservedManualDialContact"
     assert len(SPEC.apis) == 5
 
 

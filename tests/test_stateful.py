@@ -5,10 +5,10 @@ from whatever the agents already hold; a FAIL for each contact rule a faulty sta
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
-from test_properties import failing, judged_as_documented, loop, new_session, serving  # noqa: F401 (loop: a fixture)
 
 from conformance.hypo import suite
 from conformance.profile import default_profile
@@ -17,6 +17,7 @@ from conformance.server import Service, build_service, running_service
 from conformance.server.state import ContactNotFound, State
 from conformance.spec import load_spec
 from conformance.stateful import ID, KEEP
+from test_properties import failing, judged_as_documented, loop, new_session, serving  # noqa: F401 (loop: a fixture)
 
 SPEC = load_spec()
 [STATEFUL] = [run for run in suite.all_runs(SPEC) if run.id == ID]

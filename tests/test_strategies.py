@@ -105,8 +105,8 @@ def _shows(message: dict[str, Any], where: str, what: Any) -> bool:
         return what in message["data"]
     if where == "type":
         row, kind = what
-        return any(isinstance(v, JSON_TYPES[kind]) and not isinstance(v, bool) or kind == "boolean"
-                   and isinstance(v, bool) for v in _row_values(message, row))
+        return any((isinstance(v, JSON_TYPES[kind]) and not isinstance(v, bool)) or (kind == "boolean"
+                   and isinstance(v, bool)) for v in _row_values(message, row))
     if where == "word":
         row, word = what
         return word in _row_values(message, row)
@@ -118,7 +118,7 @@ def test_lenient_requests_draw_every_registered_variant(api: str) -> None:
     variants = _variants(api)
     seen = shown(message_strategy(api, "request", "lenient", POOLS),
                  *(lambda m, w=where, x=what: _shows(m, w, x) for where, what in variants))
-    assert [v for v, ok in zip(variants, seen) if not ok] == []
+    assert [v for v, ok in zip(variants, seen, strict=True) if not ok] == []
 
 
 def test_strict_requests_keep_to_the_tables() -> None:

@@ -11,7 +11,6 @@ import ssl
 import time
 
 import pytest
-from faulty_targets import FaultyTarget
 
 from conformance.profile import load_profile
 from conformance.protocol import build_request, expected_reply
@@ -23,6 +22,7 @@ from conformance.transport import (
     TargetFlooded,
     TargetUnreachable,
 )
+from faulty_targets import FaultyTarget
 
 SCOC = load_spec().api("SetCallOutcomeWithComments")
 
@@ -238,7 +238,7 @@ def tls_files(tmp_path_factory):
         return x509.Name([x509.NameAttribute(x509.oid.NameOID.COMMON_NAME, cn)])
 
     def cert(subject, key, issuer, issuer_key, ca):
-        now = datetime.datetime.now(datetime.timezone.utc)
+        now = datetime.datetime.now(datetime.UTC)
         builder = (
             x509.CertificateBuilder()
             .subject_name(name(subject)).issuer_name(name(issuer))

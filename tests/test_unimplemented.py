@@ -5,14 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 
-from faulty_targets import FaultyTarget
-
 from conformance.cases import load_cases
 from conformance.profile import Timeouts, default_profile
 from conformance.results import Verdict
 from conformance.runner import run_cases
 from conformance.server import running_server
 from conformance.spec import load_spec
+from faulty_targets import FaultyTarget
 
 SPEC = load_spec()
 GATED = next(a for a in SPEC.apis.values() if a.max_cm_version is not None)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from typing import Any, Coroutine
+from collections.abc import Coroutine
+from typing import Any
 
 from conformance.spec import Api, load_spec
 

@@ -23,10 +23,13 @@ def test_every_binding_resolves_and_the_texts_come_from_spec():
 @pytest.mark.parametrize(
     "change, message",
     [
-        (lambda d: d["operations"]["reserve"]["roles"].update(agent="request.data.Nobody"), "has no field request.data.Nobody"),
-        (lambda d: d["operations"]["dial"]["copies"].update({"response.message.data": "request.envelope.nothing"}), "no request part"),
+        (lambda d: d["operations"]["reserve"]["roles"].update(agent="request.data.Nobody"),
+         "has no field request.data.Nobody"),
+        (lambda d: d["operations"]["dial"]["copies"].update({"response.message.data": "request.envelope.nothing"}),
+         "no request part"),
         (lambda d: d["operations"]["skip"].update(api="NoSuchApi"), "no documented API"),
-        (lambda d: d["texts"].update(contact_not_found={"sample": "SNPC.sample.response.2", "path": "message.nothing"}), "has no text"),
+        (lambda d: d["texts"].update(contact_not_found={"sample": "SNPC.sample.response.2", "path": "message.nothing"}),
+         "has no text"),
         (lambda d: d["texts"].update(unknown_callid={"error": "SCOC.error.99"}), "spec has no"),
     ],
 )

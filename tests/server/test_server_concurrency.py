@@ -30,12 +30,14 @@ def seed() -> dict:
 
 def download(agent: str, *, reserved: bool, count: int) -> dict:
     return {"channel": "LCM", "topic": "Webservice", "subtopic": GRMDC.name, "source": "tests",
-            "data": {"AgentID": agent, "NumberOfContactsRequired": str(count), "Consent": True, "ReservedContacts": reserved}}
+            "data": {"AgentID": agent, "NumberOfContactsRequired": str(count), "Consent": True,
+                     "ReservedContacts": reserved}}
 
 
 def skip(agent: str, contact: dict) -> dict:
     return {"channel": "LCM", "topic": "Webservice", "subtopic": SMDC.name, "source": "tests",
-            "data": {"UserId": agent, "OutcomeId": 100, "AccountNumber": contact["AccountNumber"], "PhoneNumber": contact["PhoneNumber"]}}
+            "data": {"UserId": agent, "OutcomeId": 100, "AccountNumber": contact["AccountNumber"],
+                     "PhoneNumber": contact["PhoneNumber"]}}
 
 
 def ids(reply: dict) -> list[int]:
@@ -49,11 +51,12 @@ def test_200_concurrent_agents_never_share_a_contact_and_none_is_lost():
         async with running_service(service) as url:
             sockets = await asyncio.gather(*(connect(url, open_timeout=TIMEOUT) for _ in AGENTS))
             try:
-                pairs = list(zip(AGENTS, sockets))
+                pairs = list(zip(AGENTS, sockets, strict=True))
                 first = await asyncio.gather(*(ask(ws, download(a, reserved=False, count=WANTED)) for a, ws in pairs))
                 again = await asyncio.gather(*(ask(ws, download(a, reserved=True, count=50)) for a, ws in pairs))
                 skips = await asyncio.gather(
-                    *(ask(ws, skip(a, reply["message"]["response"][0])) for (a, ws), reply in zip(pairs, first) if ids(reply))
+                    *(ask(ws, skip(a, reply["message"]["response"][0]))
+                      for (a, ws), reply in zip(pairs, first, strict=True) if ids(reply))
                 )
                 after = await asyncio.gather(*(ask(ws, download(a, reserved=True, count=50)) for a, ws in pairs))
                 return first, again, skips, after

@@ -88,7 +88,7 @@ def registry_variants(api: Api) -> list[tuple[str, dict[str, Any]]]:
     base = table_form(api)
     variants = [("tables", base), ("sample", sample_request(api))]
     for effect in SPEC.effects(api.name):
-        part, _, name = effect.path.partition(".")[2].partition(".")
+        _part, _, name = effect.path.partition(".")[2].partition(".")
         if not effect.path.startswith("request."):
             continue
         for also in effect.also or [None]:

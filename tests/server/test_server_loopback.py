@@ -133,14 +133,17 @@ def test_a_token_is_required_in_the_handshake_when_set(how, accepted):
 
 def test_connections_over_the_limit_are_refused_with_503():
     async def main():
-        async with running_server(limits=Limits(max_connections=2)) as url:
-            async with connect(url, open_timeout=TIMEOUT) as one, connect(url, open_timeout=TIMEOUT) as two:
-                with pytest.raises(InvalidStatus) as refused:
-                    async with connect(url, open_timeout=TIMEOUT):
-                        pass
-                assert refused.value.response.status_code == 503
-                for ws in (one, two):
-                    assert error_text(await ask(ws, sample_request(MDC))) is None
+        async with (
+            running_server(limits=Limits(max_connections=2)) as url,
+            connect(url, open_timeout=TIMEOUT) as one,
+            connect(url, open_timeout=TIMEOUT) as two,
+        ):
+            with pytest.raises(InvalidStatus) as refused:
+                async with connect(url, open_timeout=TIMEOUT):
+                    pass
+            assert refused.value.response.status_code == 503
+            for ws in (one, two):
+                assert error_text(await ask(ws, sample_request(MDC))) is None
 
     run(main())
 
@@ -149,7 +152,10 @@ def test_a_later_campaign_manager_version_drops_the_api_documented_only_up_to_an
     [dropped] = [api for api in APIS if api.max_cm_version]
 
     async def main():
-        async with running_server(cm_version=dropped.max_cm_version + 1) as url, connect(url, open_timeout=TIMEOUT) as ws:
+        async with (
+            running_server(cm_version=dropped.max_cm_version + 1) as url,
+            connect(url, open_timeout=TIMEOUT) as ws,
+        ):
             reply = await ask(ws, sample_request(dropped))
             assert reply["subtopic"] == ERROR_TYPE and "not offered" in error_text(reply)
 
@@ -190,13 +196,11 @@ def test_each_request_is_logged_once_with_its_latency(caplog):
 
 
 def test_the_background_variant_serves_synchronous_callers():
-    with background_server(dialect="samples") as url:
-        with connect_sync(url, open_timeout=TIMEOUT) as ws:
-            ws.send(json.dumps(sample_request(MDC)))
-            assert json.loads(ws.recv(timeout=TIMEOUT)) == MDC.sample_responses[0].message
+    with background_server(dialect="samples") as url, connect_sync(url, open_timeout=TIMEOUT) as ws:
+        ws.send(json.dumps(sample_request(MDC)))
+        assert json.loads(ws.recv(timeout=TIMEOUT)) == MDC.sample_responses[0].message
 
 
 def test_the_background_variant_raises_what_stops_the_server_from_starting():
-    with pytest.raises(SeedError, match="unknown top-level key"):
-        with background_server(seed={"nonsense": 1}):
-            pass
+    with pytest.raises(SeedError, match="unknown top-level key"), background_server(seed={"nonsense": 1}):
+        pass

@@ -24,7 +24,8 @@ def example() -> dict:
 def download(service, agent: str, *, reserved: bool, consent: bool = True, count: int = 10) -> list[dict]:
     message = {
         "channel": "LCM", "topic": "Webservice", "subtopic": GRMDC.name, "source": "tests",
-        "data": {"AgentID": agent, "NumberOfContactsRequired": str(count), "Consent": consent, "ReservedContacts": reserved},
+        "data": {"AgentID": agent, "NumberOfContactsRequired": str(count), "Consent": consent,
+                 "ReservedContacts": reserved},
     }
     [reply] = service.handle(json.dumps(message)).frames
     return json.loads(reply)["message"]["response"]
@@ -91,7 +92,8 @@ def broken(change) -> dict:
         (broken(lambda s: s["contacts"][1].update(ContactID=1)), "two contacts have id 1"),
         (broken(lambda s: s["contacts"][0].update(Consent="maybe")), r"contacts\[0\].Consent must be one of"),
         (broken(lambda s: s["contacts"][0].update(reserved_to="carol")), "unknown agent 'carol'"),
-        (broken(lambda s: s["contacts"][3].update(reserved_to="bob@example.com")), "closed contact is reserved to no one"),
+        (broken(lambda s: s["contacts"][3].update(reserved_to="bob@example.com")),
+         "closed contact is reserved to no one"),
         (broken(lambda s: s["contacts"][0].update(Colour="red")), r"contacts\[0\]: unknown field\(s\) Colour"),
         (broken(lambda s: s["calls"][0].pop("account")), r"calls\[0\] must have exactly callid and account"),
         (broken(lambda s: s["calls"].append(dict(s["calls"][0]))), "same callid"),

@@ -130,7 +130,8 @@ def test_an_open_contact_cannot_be_skipped_before_it_is_handed_out():
 
 
 def test_skip_non_consent_closes_the_agents_non_consent_contact_once():
-    state = world(contact(1, consent=True, agent="ann"), contact(2, consent=False, agent="ann"), contact(3, consent=False))
+    state = world(contact(1, consent=True, agent="ann"), contact(2, consent=False, agent="ann"),
+                  contact(3, consent=False))
     assert state.skip_non_consent("ann").contact_id == 2
     with pytest.raises(ContactNotFound):
         state.skip_non_consent("ann")
