@@ -107,9 +107,23 @@ def _resolve(name: str, variables: dict[str, Any]) -> Any:
     return node
 
 
+FOLLOW_UPS: tuple[dict[str, Any], ...] = (
+    {"follow_api": "ManualDialCall", "follow_expect": "response", "follow_values": {"PhoneNumber": "${phone}"}},
+    {"follow_api": "GetReservedManualDialContact", "follow_expect": "reply",
+     "follow_values": {"AgentID": "${agent}", "NumberOfContactsRequired": 1, "Consent": True,
+                       "ReservedContacts": True}},
+)
+"""The valid request sent after a bad one, on the same connection: a dial, or a read of the
+agent's reserved contacts (it takes nothing; nothing to give may be refused) after a bad
+dial, so a late answer to the bad request never carries the follow-up's subtopic."""
+
+
 def mandatory_rows(spec: Spec) -> Iterable[dict[str, Any]]:
-    """One ``for_each`` row per mandatory top-level request data row of every API."""
+    """One ``for_each`` row per mandatory top-level request data row of every API, with the
+    follow-up request of an API whose answer cannot be mistaken for the bad request's."""
     for api in spec.apis.values():
+        follow = next(f for f in FOLLOW_UPS
+                      if spec.api(f["follow_api"]).response_subtopic != api.response_subtopic)
         for row in api.request_data:
             if row.mandatory:
                 yield {
@@ -119,6 +133,7 @@ def mandatory_rows(spec: Spec) -> Iterable[dict[str, Any]]:
                     "id": row.id,
                     "type": row.type,
                     "title": api.title,
+                    **follow,
                 }
 
 
