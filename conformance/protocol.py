@@ -445,6 +445,10 @@ class _State(enum.Enum):
     DESYNC = "desync"
 
 
+FLOOD_HINT: Final = 100
+"""Frames that answered nothing, in one exchange, past which its reason names a flood."""
+
+
 class Correlator:
     """Pairs one request at a time with its answer on one connection.
 
@@ -566,8 +570,9 @@ class Correlator:
         self._unmatched_count += 1
         if len(self._unmatched) < self.keep:
             self._unmatched.append(event)
-        if self._received >= self.max_frames:
-            reason = f"{self._received} frames without {self._wanted()}; stopped reading"
+        if self._received + self._early >= self.max_frames:  # frames read before the request count too
+            reason = (f"{self._received + self._early} frames without {self._wanted()}; stopped reading "
+                      "(a flood of unsolicited frames)")
             return self._finish(Status.FLOODED, now, None, reason)
         return None
 
@@ -625,7 +630,8 @@ class Correlator:
         if not n:
             return ""
         early = f", {self._early} of them before the request" if self._early else ""
-        return f"; {n} other frame(s) received{early}"
+        flood = " (a flood of unsolicited frames)" if n >= FLOOD_HINT else ""
+        return f"; {n} other frame(s) received{early}{flood}"
 
     def _finish(self, status: Status, now: float, response: Event | None, reason: str) -> Exchange:
         # A refused request may go unanswered (the docs give no reply to it), so silence

@@ -316,3 +316,12 @@ def test_exchange_reason_and_log_are_redacted():
     c.send(req, SCOC.response_subtopic, "12345", now=0.0, timeout=1.0)
     ex = c.expire(1.0)
     assert "12345" not in ex.reason and "12345" not in ex.log.render()
+
+
+def test_frames_read_before_the_request_count_towards_a_flood():
+    c = Correlator(max_frames=10)
+    c.send(build_request(SCOC, {}), SCOC.response_subtopic, now=100.0, timeout=5.0)
+    for n in range(9):
+        c.early(json.dumps({"subtopic": "Noise", "message": {"n": n}}), 100.0)
+    ex = c.receive(json.dumps({"subtopic": "Noise", "message": {}}), 100.1)
+    assert ex is not None and ex.status is Status.FLOODED and "flood" in ex.reason
