@@ -29,6 +29,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from .engine import REFUSAL_WAIT
 from .hypo import frames
 from .hypo.driver import Example, Sent, Session
 from .hypo.plan import KINDS
@@ -152,7 +153,8 @@ class _Property:
         def body(frame: frames.Frame) -> Example:
             step, expected = frames.judged_step(self.api, frame, robust=robust)
             example = hunt.example(expected.basis)
-            wait = frames.ODD_WAIT if expected.kind == "odd" else None
+            # No page says a forbidden frame is answered: wait as the example cases do.
+            wait = REFUSAL_WAIT if step.expect == "reply" else None
             example.send(step, forgive_refusal=expected.kind == "valid", wait=wait)
             after = self._follow_up(example)
             if after.exchange is not None:

@@ -45,9 +45,6 @@ MAX_HUGE = 100_000
 of the 1 MiB a target may close the connection over."""
 MAX_DEPTH = 400
 """Deepest nesting sent: within what any JSON library on the path should parse."""
-ODD_WAIT = 1.0
-"""Seconds to wait for a reply to an odd frame: the docs do not require one, so a silent
-target costs this much per odd frame rather than the whole response timeout."""
 _UNICODE = st.characters(codec="utf-8")
 """Every Unicode scalar value that can travel in a text frame (no lone surrogates)."""
 
