@@ -1,6 +1,8 @@
 """The ``lcm-conformance`` command: one sub-command per module in ``conformance.commands``.
 
-Each command module exposes ``HELP`` (one line), ``DESCRIPTION`` (the --help text),
+Every module of ``conformance.commands`` is a command, named after the module
+(``import_doc`` is ``import-doc``), listed in ``--help`` in the order of ``FIRST`` and then
+alphabetically. Each command module exposes ``HELP`` (one line), ``DESCRIPTION`` (the --help text),
 ``add_arguments(parser)`` and ``run(args) -> int``. Exit codes follow the public
 contract: 0 success, 1 a FAIL or a check failed, 2 usage or configuration error,
 3 target unreachable, 4 some ERROR (the suite could not judge) and no FAIL, 130
@@ -11,12 +13,19 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import pkgutil
 import sys
 from collections.abc import Sequence
 
-from . import __version__
+from . import __version__, commands
 
-COMMANDS = ("run", "serve", "coverage", "schemas", "import-doc", "mutate", "mutants")
+FIRST = ("run", "serve", "record", "audit")
+
+
+def command_names() -> list[str]:
+    """Every command, the everyday ones first (new commands need no edit here)."""
+    names = [info.name.replace("_", "-") for info in pkgutil.iter_modules(commands.__path__)]
+    return sorted(names, key=lambda name: (FIRST.index(name) if name in FIRST else len(FIRST), name))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for name in COMMANDS:
+    for name in command_names():
         module = importlib.import_module(f".commands.{name.replace('-', '_')}", __package__)
         cmd = sub.add_parser(
             name,
