@@ -136,10 +136,12 @@ class RunResult:
     """What the run took from the target: contacts reserved and skipped, outcomes set on calls."""
 
     def summary(self) -> dict[str, int]:
+        """Counts that add up to ``total``: a case that never ran counts under ``not_run``
+        only, not under its verdict as well."""
         counts = {v.value: 0 for v in Verdict}
+        counts["not_run"] = 0
         for r in self.results:
-            counts[r.verdict.value] += 1
-        counts["not_run"] = sum(1 for r in self.results if r.not_run)
+            counts["not_run" if r.not_run else r.verdict.value] += 1
         counts["total"] = len(self.results)
         return counts
 

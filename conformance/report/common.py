@@ -19,13 +19,13 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     (Verdict.PASS.value, Verdict.PASS.label),
     (Verdict.NON_STRICT.value, Verdict.NON_STRICT.label),
     (Verdict.INFORMATIONAL.value, Verdict.INFORMATIONAL.label),
-    ("not_run", "(NOT RUN)"),
+    ("not_run", "NOT RUN"),
     *((v.value, v.label) for v in Verdict if v not in (Verdict.PASS, Verdict.NON_STRICT, Verdict.INFORMATIONAL)),
     ("total", "TOTAL"),
 )
-"""The summary table's columns: (key in RunResult.summary(), heading). Every verdict's
-column adds up to TOTAL; ``(NOT RUN)`` is a part of INFORMATIONAL, not added again."""
-NOT_RUN_NOTE = "(NOT RUN): of the INFORMATIONAL cases, those the target could not feed (not added to TOTAL again)"
+"""The summary table's columns: (key in RunResult.summary(), heading). They add up to TOTAL:
+a case that never ran counts under NOT RUN only."""
+NOT_RUN_NOTE = "NOT RUN: cases the target could not feed (counted there only, whatever their verdict)"
 
 # Characters a faulty target may send that XML 1.0 forbids, that UTF-8 cannot
 # encode (lone surrogates), or that a terminal would obey (C0, DEL, C1).
