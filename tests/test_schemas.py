@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from conformance import schemagen
+from conformance import asyncapi, schemagen
 from conformance.commands import schemas as command
 from conformance.paths import data_dir
 from conformance.spec import Api, Discrepancy, Effect, load_spec
@@ -172,3 +172,35 @@ def test_check_names_every_drifted_file(tmp_path: Path, capsys: pytest.CaptureFi
 def test_check_writes_nothing(tmp_path: Path) -> None:
     assert run("--check", "--out", str(tmp_path / "none")) == 1
     assert not (tmp_path / "none").exists()
+
+
+def test_check_covers_the_asyncapi_document(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A stale or missing schemas/asyncapi.yaml fails the check, by name; regenerating rewrites it."""
+    document = tmp_path / asyncapi.FILE
+    assert run("--out", str(tmp_path)) == 0
+    fresh = document.read_text(encoding="utf-8")
+    assert fresh == asyncapi.render(asyncapi.generate(SPEC, GENERATED))
+    for stale, reason in ((fresh.replace("action: send", "action: receive", 1), "different"), (None, "missing")):
+        if stale is None:
+            document.unlink()
+        else:
+            document.write_text(stale, encoding="utf-8")
+        capsys.readouterr()
+        assert run("--check", "--out", str(tmp_path)) == 1
+        err = capsys.readouterr().err
+        assert f"{document}: {reason}" in err and "regenerate with `lcm-conformance schemas`" in err
+        assert run("--out", str(tmp_path)) == 0
+        assert f"{asyncapi.FILE}: was {reason}" in capsys.readouterr().out
+        assert document.read_text(encoding="utf-8") == fresh
+    assert run("--check", "--out", str(tmp_path)) == 0
+
+
+def test_check_fails_when_spec_changes_under_the_asyncapi_document(tmp_path: Path) -> None:
+    """The committed document follows spec/: an edited page makes it stale."""
+    shutil.copytree(SPEC.root, tmp_path / "spec")
+    page = tmp_path / "spec" / "apis" / f"{next(iter(SPEC.apis))}.yaml"
+    page.write_text(page.read_text(encoding="utf-8").replace("summary: ", "summary: Edited. ", 1))
+    edited = load_spec(tmp_path / "spec")
+    document = data_dir("schemas") / asyncapi.FILE
+    assert asyncapi.check(asyncapi.generate(SPEC), document) is None
+    assert asyncapi.check(asyncapi.generate(edited), document) == "different"
