@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 from contextlib import AbstractAsyncContextManager
@@ -99,13 +100,25 @@ def _mutant(name: str) -> Target | None:
     return TARGETS.get(name)
 
 
-def run(args: argparse.Namespace) -> int:
-    if args.print_seed:
-        spec = load_spec()
-        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: the seed is long
+def _print_seed() -> int:
+    """Print the default seed; a reader that stops early (``| head``) ends it quietly."""
+    spec = load_spec()
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)  # libyaml when present: the seed is long
+    try:
         yaml.dump(default_seed(spec, load_bindings(spec)), sys.stdout,
                   Dumper=dumper, sort_keys=False, allow_unicode=True)
-        return 0
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader has gone: point stdout at /dev/null so the interpreter's own flush at
+        # exit does not fail again (the recipe of the Python docs, signal module, SIGPIPE).
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.print_seed:
+        return _print_seed()
     if min(args.max_connections, args.burst, args.max_frame_bytes) < 1 or args.rate < 0:
         print("lcm-conformance serve: limits must be positive (--rate may be 0)", file=sys.stderr)
         return 2
