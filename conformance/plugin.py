@@ -2,11 +2,15 @@
 
 Registered through the ``pytest11`` entry point, so ``pytest cases/`` (or plain
 ``pytest`` in the source tree) runs the same suite as ``lcm-conformance run``, with
-the same options spelled ``--lcm-…``. The target is set up once per session; each
-item runs one case on a private event loop thread shared by the session, so the
-embedded reference server and the cases never block each other. After the cases of
-the ``cases/`` directory come the Hypothesis property and stateful runs, one item each
-(``--lcm-hypothesis-profile``), driven from the test thread through that loop.
+the same options spelled ``--lcm-…``. Given a target (``--lcm-target`` or
+``--lcm-profile``) and no path, pytest collects the installed suite's cases, so
+``python -m pytest --lcm-target URL`` runs the suite from any directory after a plain
+``pip install``. The target is set up once per session; each item runs one case on a
+private event loop thread shared by the session, so the embedded reference server and
+the cases never block each other. After the cases come the Hypothesis property and
+stateful runs, one item each (``--lcm-hypothesis-profile``), driven from the test thread
+through that loop. pytest's summary line counts the verdicts the way the reports do:
+``4 passed, 59 non-strict, 1 informational, 2 not run``.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from .hypo.plan import PROFILES
 from .hypo.record import PropertyRun
 from .hypo.reproduce import PRINTED_CHARS
 from .paths import data_dir
+from .report.common import status_key
 from .results import CaseResult, RunResult, Verdict
 from .runner import (
     RunOptions,
@@ -144,6 +149,12 @@ _KEY = pytest.StashKey[_State]()
 
 def pytest_configure(config: pytest.Config) -> None:
     config.stash[_KEY] = _State(config)
+    if _target_given(config) and config.args_source is not pytest.Config.ArgsSource.ARGS:
+        config.args = [str(data_dir("cases"))]  # a target and no path: the installed suite
+
+
+def _target_given(config: pytest.Config) -> bool:
+    return bool(config.getoption("lcm_target") or config.getoption("lcm_profile"))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -198,7 +209,7 @@ class _ResultItem(pytest.Item):
         state = self.config.stash[_KEY]
         result = self.result(state)
         state.results.append(result)
-        self.user_properties.append(("verdict", result.verdict.value))
+        self.user_properties += [("verdict", result.verdict.value), ("counted_as", status_key(result))]
         expected = state.expected.get(self.name)
         if result.verdict is Verdict.ERROR:  # the suite's own bug: never expected away, never passed
             raise CaseFailed(_failure_text(result))
@@ -265,6 +276,32 @@ def _failure_text(result: CaseResult) -> str:
         lines += ["", f"the shrunk failing example, as a case file ({result.reproduce['case_file']}):",
                   result.reproduce["case_yaml"][:PRINTED_CHARS]]
     return "\n".join(lines)
+
+
+_SHOWN: dict[str, tuple[str, str, str, str]] = {
+    Verdict.NON_STRICT.value: ("non-strict", "N", "NON-STRICT", "yellow"),
+    Verdict.INFORMATIONAL.value: ("informational", "I", "INFORMATIONAL", "cyan"),
+    Verdict.UNIMPLEMENTED.value: ("unimplemented", "U", "UNIMPLEMENTED", "yellow"),
+    "not_run": ("not run", "s", "NOT RUN", "yellow"),
+    Verdict.ERROR.value: ("error", "E", "ERROR", "red"),
+}
+"""The summary column a case counts in (``status_key``) -> how pytest's terminal shows
+its item: the category counted in the summary line, the progress letter, the word under
+``-v`` and its colour. PASS and FAIL are pytest's own passed and failed."""
+
+
+def pytest_report_teststatus(report: pytest.TestReport, config: pytest.Config) -> tuple[str, str, Any] | None:
+    """Count the items the way ``results.json``'s summary counts the cases: NON-STRICT,
+    INFORMATIONAL, UNIMPLEMENTED and NOT RUN each in a category of their own (they pass or
+    skip), ERROR (the suite could not judge) as pytest's "error". Every other report,
+    an expected failure's included, is left to pytest."""
+    column = dict(report.user_properties).get("counted_as")
+    if report.when != "call" or hasattr(report, "wasxfail") or column not in _SHOWN:
+        return None
+    if report.failed != (column == Verdict.ERROR.value):  # a FAIL, NON-STRICT under --lcm-strict, a surprise
+        return None
+    category, letter, word, colour = _SHOWN[str(column)]
+    return category, letter, (word, {colour: True})
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

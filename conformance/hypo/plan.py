@@ -11,16 +11,25 @@ is written unasked) every profile draws the same examples run after run (a fixed
 per property), so a target gets the same verdicts and an expectations file gates
 reliably. Given a database directory, ``quick`` and ``thorough`` search afresh each run
 and first replay the failures the directory keeps; ``ci`` stays derandomized.
+
+Nothing written unasked means Hypothesis' own caches too (the Unicode table, the constants
+it reads from local source files): it keeps them in ``./.hypothesis``, so a run of ours
+points them at a private temporary directory, removed at exit (see :func:`keep_caches_private`).
 """
 
 from __future__ import annotations
 
+import atexit
+import os
+import shutil
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, TypedDict, Unpack
 
 from hypothesis import HealthCheck, Phase, Verbosity, settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from hypothesis.database import DirectoryBasedExampleDatabase
 
 KINDS = ("valid-requests", "invalid-requests", "echo", "robustness")
@@ -90,10 +99,31 @@ class _Sizes(TypedDict, total=False):
     stateful_step_count: int
 
 
+_private_home: Path | None = None
+"""The temporary directory Hypothesis keeps its caches in, once chosen."""
+
+
+def keep_caches_private() -> None:
+    """Point Hypothesis' storage (``./.hypothesis`` by default) at a temporary directory of
+    this process, removed at exit, unless ``HYPOTHESIS_STORAGE_DIRECTORY`` says where.
+
+    Called lazily, when property runs are about to run, never on import: the pytest plugin
+    is loaded into every pytest session of the environment, and a project's own Hypothesis
+    tests keep their storage until our runs start."""
+    global _private_home
+    if _private_home is not None or os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        return
+    _private_home = Path(tempfile.mkdtemp(prefix="lcm-conformance-hypothesis-"))
+    atexit.register(shutil.rmtree, _private_home, ignore_errors=True)
+    set_hypothesis_home_dir(_private_home)
+
+
 def hypothesis_settings(plan: Plan, database: Path | None, **overrides: Unpack[_Sizes]) -> settings:
     """The settings of one run: the profile's, per-run sizes such as max_examples, and
     either an example database (a directory given, and the plan not derandomized) or,
-    without one, derandomized: the same examples every run."""
+    without one, derandomized: the same examples every run. Hypothesis' caches are kept
+    out of the working directory from here on (:func:`keep_caches_private`)."""
+    keep_caches_private()
     derandomize = plan.derandomize or database is None
     db = None if derandomize else DirectoryBasedExampleDatabase(str(database))
     return settings(settings.get_profile(f"lcm-{plan.name}"), database=db, derandomize=derandomize, **overrides)

@@ -1,0 +1,141 @@
+"""The pytest plugin as a user meets it: the summary line counts the verdicts the way the
+reports do, and a target with no path runs the installed suite from any directory.
+
+Each run is a pytest subprocess in a temporary directory against a loopback target, with
+the property runs off (they are items like the cases; tests/test_properties.py runs one).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance import plugin
+from conformance.mutants import select
+from conformance.mutants.serving import running_target
+from conformance.paths import data_dir
+from conformance.results import Verdict
+from conformance.server import background_server, in_background
+
+BOUND = 60.0
+SUMMARY = re.compile(r"^=* ?((?:\d+ [a-z -]+?)(?:, \d+ [a-z -]+?)*) in [\d.]+s")
+"""pytest's last line: ``==== 4 passed, 59 non-strict, 2 not run in 1.2s ====``."""
+SUMMARY_KEYS = {"passed": "pass", "non-strict": "non_strict", "informational": "informational",
+                "not run": "not_run", "unimplemented": "unimplemented", "failed": "fail", "errors": "error",
+                "error": "error"}
+"""pytest's word in the summary line -> the key of the same count in results.json's summary."""
+
+
+def clean_env() -> dict[str, str]:
+    """The environment of a user who set nothing of ours or Hypothesis'."""
+    drop = {"HYPOTHESIS_STORAGE_DIRECTORY", "PYTEST_ADDOPTS", "PYTEST_PLUGINS", "PYTHONPATH"}
+    return {**{k: v for k, v in os.environ.items() if k not in drop}, "NO_COLOR": "1"}
+
+
+def pytest_in(cwd: Path, *args: str, python: str = sys.executable) -> subprocess.CompletedProcess[str]:
+    """``python -m pytest ARGS`` run in ``cwd``."""
+    return subprocess.run([python, "-m", "pytest", *args], cwd=cwd, capture_output=True, text=True,
+                          timeout=BOUND, env=clean_env(), check=False)
+
+
+def summary_counts(stdout: str) -> dict[str, int]:
+    """The counts of pytest's summary line, keyed like results.json's summary."""
+    for line in reversed(stdout.splitlines()):
+        if match := SUMMARY.match(line):
+            counts: dict[str, int] = {}
+            for part in match.group(1).split(", "):
+                number, word = part.split(" ", 1)
+                counts[SUMMARY_KEYS[word]] = int(number)
+            return counts
+    raise AssertionError(f"no summary line in:\n{stdout}")
+
+
+def reported_counts(report_dir: Path) -> dict[str, int]:
+    """results.json's summary without zeros and the total."""
+    summary = json.loads((report_dir / "results.json").read_text(encoding="utf-8"))["summary"]
+    return {k: n for k, n in summary.items() if n and k != "total"}
+
+
+@pytest.fixture(scope="module")
+def reference() -> Iterator[str]:
+    with background_server() as url:
+        yield url
+
+
+def test_the_summary_line_counts_each_verdict_as_the_reports_do(tmp_path: Path) -> None:
+    # A mutant answering with the topic in lower case FAILs cases; the samples dialect makes
+    # others NON-STRICT; one agent leaves the two-agent case NOT RUN; Campaign Manager 2309
+    # no longer has SkipNonPEWCContact (UNIMPLEMENTED, which the reports count as NOT RUN).
+    mutant = select(["envelope.topic-lowercase"])[0]
+    with in_background(lambda: running_target(mutant, cm_version=2309)) as url:
+        profile = tmp_path / "profile.yaml"
+        profile.write_text(f"url: {url}\nagents: [testagent]\ncampaign_manager_version: 2309\n"
+                           "timeouts: {response: 2, connect: 2}\n", encoding="utf-8")
+        done = pytest_in(tmp_path, "--lcm-profile", str(profile), "--lcm-hypothesis-profile", "off", "-v",
+                         "--lcm-report-dir", str(tmp_path / "reports"), "-p", "no:cacheprovider")
+    assert done.returncode == 1, done.stdout + done.stderr
+    counts = summary_counts(done.stdout)
+    assert counts == reported_counts(tmp_path / "reports"), done.stdout
+    assert {"pass", "non_strict", "not_run", "fail"} <= counts.keys(), counts
+    words = {line.split()[1] for line in done.stdout.splitlines() if "yaml::" in line}
+    assert {"PASSED", "NON-STRICT", "NOT", "FAILED"} <= words, done.stdout  # NOT RUN
+
+
+def report(outcome: str, counted_as: str | None, *, when: str = "call", **extra: Any) -> pytest.TestReport:
+    """The report of an item counted in ``counted_as`` (None: not an item of ours)."""
+    props = [("api", "ManualDialCall")] + ([("counted_as", counted_as)] if counted_as else [])
+    rep = pytest.TestReport("cases/03-calls.yaml::MDC.x", ("cases/03-calls.yaml", 0, "MDC.x"), {}, outcome,
+                            None, when, user_properties=props)
+    for key, value in extra.items():
+        setattr(rep, key, value)
+    return rep
+
+
+@pytest.mark.parametrize(("rep", "shown"), [
+    (report("passed", Verdict.NON_STRICT.value), ("non-strict", "N", "NON-STRICT")),
+    (report("passed", Verdict.INFORMATIONAL.value), ("informational", "I", "INFORMATIONAL")),
+    (report("skipped", Verdict.UNIMPLEMENTED.value), ("unimplemented", "U", "UNIMPLEMENTED")),
+    (report("skipped", "not_run"), ("not run", "s", "NOT RUN")),
+    (report("failed", Verdict.ERROR.value), ("error", "E", "ERROR")),
+])
+def test_each_verdict_has_its_own_category_letter_and_word(rep: pytest.TestReport,
+                                                             shown: tuple[str, str, str]) -> None:
+    status = plugin.pytest_report_teststatus(rep, None)  # type: ignore[arg-type]  # the config is unused
+    assert status is not None
+    assert (status[0], status[1], status[2][0]) == shown
+
+
+@pytest.mark.parametrize("rep", [
+    report("passed", Verdict.PASS.value),
+    report("failed", Verdict.FAIL.value),
+    report("failed", Verdict.NON_STRICT.value),  # under --lcm-strict
+    report("failed", Verdict.PASS.value),  # expected another verdict
+    report("skipped", Verdict.FAIL.value, wasxfail="expected FAIL"),
+    report("passed", None),  # another plugin's or project's test
+    report("passed", Verdict.NON_STRICT.value, when="setup"),
+])
+def test_pass_fail_xfail_and_other_tests_stay_pytests_own(rep: pytest.TestReport) -> None:
+    assert plugin.pytest_report_teststatus(rep, None) is None  # type: ignore[arg-type]
+
+
+def test_a_target_and_no_path_collect_the_installed_cases_from_any_directory(tmp_path: Path,
+                                                                             reference: str) -> None:
+    cases = pytest_in(tmp_path, "--lcm-target", reference, "--collect-only", "-q", "-p", "no:cacheprovider")
+    assert cases.returncode == 0, cases.stdout + cases.stderr
+    collected = [line for line in cases.stdout.splitlines() if "::" in line]
+    files = {line.split("::")[0] for line in collected} - {""}  # the property runs belong to the directory
+    assert {Path(f).name for f in files} == {p.name for p in data_dir("cases").glob("*.yaml")}
+    assert any("::property.ManualDialCall.echo" in line for line in collected)
+    # Given a path, pytest collects that path as ever.
+    (tmp_path / "test_own.py").write_text("def test_own():\n    pass\n", encoding="utf-8")
+    own = pytest_in(tmp_path, "test_own.py", "--lcm-target", reference, "--collect-only", "-q",
+                    "-p", "no:cacheprovider")
+    assert own.stdout.splitlines()[0] == "test_own.py::test_own", own.stdout
