@@ -210,7 +210,7 @@ def _operation(spec: Spec, api: Api) -> Document:
 def _message(spec: Spec, api: Api, direction: str) -> Document:
     envelope_table, rows_table = schemagen.TABLES[direction]
     samples = api.sample_requests if direction == "request" else api.sample_responses
-    message: Document = {
+    return {
         "name": f"{api.name}{direction.capitalize()}",
         "title": f"{api.title}: {direction}",
         "summary": f"The {direction} of {api.name}, subtopic `{api.envelope(direction)['subtopic']}`.",
@@ -229,7 +229,6 @@ def _message(spec: Spec, api: Api, direction: str) -> Document:
             for s in samples
         ],
     }
-    return message
 
 
 def _discrepancies(spec: Spec, api: Api, direction: str) -> list[str]:
