@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import io
 import json
@@ -14,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conformance.report import write_reports
-from conformance.report.common import clean
+from conformance.report import html_report, write_reports
+from conformance.report.common import FRAME_CHARS, clean
 from conformance.report.markdown import text as md_text
 from conformance.report.terminal import (
     print_progress,
@@ -245,12 +247,14 @@ def test_markdown_holds_every_case_and_the_facts_of_each(reports: dict[str, str]
     assert "expected: `a Boolean`" in md and "actual: `the string <b>yes</b>`" in md
     assert f'+    "note": "{SENTINEL}"' in md  # multi-line expected/actual become a diff
     assert "lcm-conformance run --case grmdc.fail" in md and "websocat" in md
-    passed = md.split("## PASS", 1)[1]
+    passed = md.split("### PASS (2)", 1)[1]
     assert "`grmdc.pass`" in passed and "`zz.other`" in passed and "grmdc.fail" not in passed
-    headings = re.findall(r"^### (\S+)", md, re.MULTILINE)
-    assert headings == [
-        "GetReservedManualDialContact", "ManualDialCall", "SkipNonPEWCContact", "SetCallOutcomeWithComments"
+    assert re.findall(r"^## (.+)", md, re.MULTILINE) == [
+        "Summary", "Legend", "Expectations", "Requirements not met", "Cases", "Discrepancies relied on",
+        "Requirements met",
     ]
+    buckets = re.findall(r"^### (.+) \(\d+\)$", md, re.MULTILINE)
+    assert buckets == ["FAIL and ERROR", "NON-STRICT", "INFORMATIONAL, NOT RUN and UNIMPLEMENTED", "PASS"]
 
 
 def test_markdown_discrepancy_titles_and_escaped_frames(reports: dict[str, str]) -> None:
@@ -266,43 +270,121 @@ def test_markdown_discrepancy_titles_and_escaped_frames(reports: dict[str, str])
 
 def test_html_holds_every_case_and_the_facts_of_each(reports: dict[str, str]) -> None:
     page = reports["html"]
+    shown = Page.of(page).text
     for result in build_run().results:
         assert f'id="case-{result.id}"' in page
     assert "the string &lt;b&gt;yes&lt;/b&gt;" in page and "a Boolean" in page
-    assert f'<span class="add">+    &quot;note&quot;: &quot;{SENTINEL}&quot;' in page
+    assert f'<span class="add">+    "note": "{SENTINEL}"' in page
     for ident in ("D-08", "D-09"):
-        assert f"<code>{ident}</code> " + html.escape(SPEC.discrepancies[ident].title) in page
+        assert f"{ident} {SPEC.discrepancies[ident].title}" in shown
     assert "lcm-conformance run --case grmdc.fail" in page
     assert "<code>grmdc.fail.req</code>" in page and "doc ref of grmdc.fail" in page
     assert "<code>samples</code>" in page and "ws://127.0.0.1:8765/" in page
     assert 'class="n v-fail">1<' in page  # counts coloured by verdict
 
 
-def test_html_escapes_what_targets_send_and_is_self_contained(reports: dict[str, str]) -> None:
-    page = reports["html"]
-    assert "<script" not in page.lower()
-    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in page
-    assert not re.search(r"""(src|href)\s*=\s*["']?\s*(https?:)?//""", page, re.IGNORECASE)
-    assert "<link" not in page and "@import" not in page and "url(" not in page
-    assert "\x1b" not in page and "\x00" not in page
+class Page(HTMLParser):
+    """What a browser would build from report.html: its elements (name, attributes) and its text."""
 
-    class Tags(HTMLParser):
-        def __init__(self) -> None:
-            super().__init__()
-            self.stack: list[str] = []
-            self.details = 0
+    VOID = frozenset({"meta", "br", "col", "input"})
 
-        def handle_starttag(self, tag: str, attrs: list) -> None:
-            if tag not in {"meta", "br"}:
-                self.stack.append(tag)
-            self.details += tag == "details"
+    def __init__(self) -> None:
+        super().__init__()
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.open: list[str] = []
+        self.chunks: list[str] = []
+        self.script: list[str] = []
 
-        def handle_endtag(self, tag: str) -> None:
-            assert self.stack.pop() == tag
+    @classmethod
+    def of(cls, page: str) -> Page:
+        parsed = cls()
+        parsed.feed(page)
+        parsed.close()
+        assert parsed.open == [], f"unclosed elements: {parsed.open}"
+        return parsed
 
-    tags = Tags()
-    tags.feed(page)
-    assert tags.stack == [] and tags.details == len(build_run().results)
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+        if tag not in self.VOID:
+            self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        assert self.open.pop() == tag
+
+    def handle_data(self, data: str) -> None:
+        inside = self.open[-1] if self.open else ""
+        if inside == "script":
+            self.script.append(data)
+        elif inside != "style":
+            self.chunks.append(data)
+
+    @property
+    def text(self) -> str:
+        """The page's text, whitespace folded (what a reader sees with every <details> open)."""
+        return " ".join(" ".join(self.chunks).split())
+
+    def with_attr(self, name: str) -> list[dict[str, str | None]]:
+        return [attrs for _, attrs in self.elements if name in attrs]
+
+
+ALLOWED_TAGS = {
+    "html", "head", "meta", "title", "style", "body", "header", "nav", "main", "section", "h1", "h2", "h3", "h4",
+    "ol", "ul", "li", "a", "code", "pre", "span", "small", "b", "strong", "p", "dl", "dt", "dd", "div", "details",
+    "summary", "table", "colgroup", "col", "thead", "tbody", "tr", "th", "td", "br", "form", "fieldset", "legend",
+    "label", "input", "select", "option", "output", "button", "script",
+}
+
+
+def hostile_run() -> RunResult:
+    """Every text a target or a profile could shape, hostile: ids, titles, API, docs, checks, frames, commands."""
+    bad = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    checks = [
+        CheckResult(f"step 1 name{bad}", Verdict.FAIL, (f"R{bad}",), "documented", f"doc{bad}", f"exp{bad}",
+                    f"act{bad}", (f"D{bad}",)),
+        CheckResult(f"step 2 name{bad}", Verdict.NON_STRICT, (f"R{bad}",), "documented", f"doc{bad}",
+                    f"exp{bad}", f"act{HOSTILE}", ("D-01",)),
+    ]
+    fail = case(f"c1{bad}", f"Api{bad}", Verdict.FAIL, *checks, title=f"title{bad}", doc=f"doc{bad}",
+                requirements=(f"R{bad}",), detail=f"detail{bad}\nline 2{bad}",
+                frames=[Frame("sent", 0.0, f"sent{bad}"), Frame("received", 0.1, HOSTILE)],
+                reproduce={"frames": [f"f{bad}"], "command": f"cmd{bad}", "case_command": f"run{bad}"})
+    other = case(f"c2{bad}", f"Api{bad}", Verdict.NON_STRICT, checks[1], frames=[Frame("received", 0, bad)])
+    skipped = case(f"c3{bad}", f"Api{bad}", Verdict.INFORMATIONAL, not_run=f"why{bad}")
+    return RunResult(target=f"ws://x/{bad}", suite_version=bad, dialect=bad, duration=1.0,
+                     expectation_diffs=[f"diff{bad}"], results=[fail, other, skipped,
+                                                                case(f"c4{bad}", f"Api{bad}", Verdict.PASS)])
+
+
+def test_html_escapes_what_targets_send_and_is_self_contained(reports: dict[str, str], tmp_path: Path) -> None:
+    from conformance.expectations import Expectations
+
+    bad = '"><img src=x onerror=alert(1)><script>alert(2)</script>'
+    run = hostile_run()
+    reasons = Expectations({r.id: Verdict.FAIL for r in run.results}, {r.id: f"reason{bad}" for r in run.results})
+    for page in (reports["html"], write_reports(run, tmp_path, expectations=reasons)["html"].read_text("utf-8")):
+        parsed = Page.of(page)
+        assert {tag for tag, _ in parsed.elements} <= ALLOWED_TAGS
+        assert [tag for tag, _ in parsed.elements].count("script") == 1  # the page's own filter, nothing else
+        assert "".join(parsed.script).strip() == html_report.SCRIPT
+        assert not any(name.startswith("on") for _, attrs in parsed.elements for name in attrs)
+        assert all(str(a["href"]).startswith("#") for a in parsed.with_attr("href"))  # no link leaves the page
+        assert not parsed.with_attr("src")
+        assert "<link" not in page and "@import" not in page and "url(" not in page
+        assert "\x1b" not in page and "\x00" not in page
+        csp = [a["content"] for _, a in parsed.elements if a.get("http-equiv") == "Content-Security-Policy"]
+        assert csp == [html_report.CSP] and "default-src 'none'" in html_report.CSP
+        digest = base64.b64encode(hashlib.sha256(html_report.SCRIPT.encode()).digest()).decode()
+        assert f"script-src 'sha256-{digest}'" in html_report.CSP  # only that exact script may run
+    # every hostile text is on the page as text, and each attribute holds exactly what it was given
+    shown = parsed.text
+    for text in (f"title{bad}", f"detail{bad}", f"line 2{bad}", f"exp{bad}", f"act{bad}", f"sent{bad}",
+                 f"name{bad}", f"doc{bad}", f"cmd{bad}", f"run{bad}", f"why{bad}", f"reason{bad}", f"diff{bad}",
+                 clean(HOSTILE).split("<script>")[0].strip()):
+        assert text in shown, text
+    ids = {attrs["id"] for attrs in parsed.with_attr("id")}
+    assert {f"case-{r.id}" for r in run.results} <= ids
+    assert {attrs["data-api"] for attrs in parsed.with_attr("data-api")} == {f"Api{bad}"}
+    assert f"#disc-D{bad}" in {attrs["href"] for attrs in parsed.with_attr("href")}
 
 
 def test_reports_are_byte_identical_across_writes(tmp_path: Path) -> None:
@@ -383,8 +465,9 @@ def test_any_frame_text_yields_valid_files(tmp_path: Path, frame: str, actual: s
     assert written == json.loads(json.dumps(run.to_json()))
     junit = ET.fromstring(paths["junit"].read_bytes())
     assert clean(frame) in junit.find(".//failure").text
-    page = paths["html"].read_text(encoding="utf-8")
-    assert "<script" not in page.lower()
+    page = Page.of(paths["html"].read_text(encoding="utf-8"))
+    assert [tag for tag, _ in page.elements].count("script") == 1 and {t for t, _ in page.elements} <= ALLOWED_TAGS
+    assert "".join(clean(frame)[:FRAME_CHARS].split()) in "".join(page.text.split())  # shown, and shown as sent
     outside_code(paths["markdown"].read_text(encoding="utf-8"))
 
 
@@ -410,7 +493,8 @@ def test_the_summary_columns_add_up_to_the_total_in_every_format(reports: dict[s
         assert sum(row[c] for c in columns) == row["TOTAL"], name
     assert rows["total"]["NOT RUN"] == 1 and rows["total"]["INFORMATIONAL"] == 1
     assert "NOT RUN: cases the target could not feed" in render_summary(build_run(), SPEC)
-    md_rows = [line for line in reports["markdown"].splitlines() if line.startswith("| ") and "---" not in line]
+    summary = reports["markdown"].split("## Summary", 1)[1].split("## Legend", 1)[0]
+    md_rows = [line for line in summary.splitlines() if line.startswith("| ") and "---" not in line]
     for line in md_rows[1:]:
         cells = [int(c.strip("* ")) for c in line.strip("|").split("|")[1:]]
         assert sum(cells[:-1]) == cells[-1], line
@@ -430,7 +514,8 @@ def test_error_is_shown_in_every_format(reports: dict[str, str]) -> None:
     assert '  File "conformance/checks.py", line 12, in echo' in md  # the traceback, fenced
     page = reports["html"]
     assert '<span class="badge v-error">ERROR</span>' in page and 'class="n v-error">1<' in page
-    assert 'id="case-scoc.error" open' in page and "Traceback (most recent call last):" in page
+    [block] = [attrs for tag, attrs in Page.of(page).elements if attrs.get("id") == "case-scoc.error"]
+    assert "open" in block and "Traceback (most recent call last):" in page
     text = render_summary(build_run(), SPEC)
     judged = text.split("Cases the suite could not judge (a bug of the suite")[1]
     assert "ERROR scoc.error: title of scoc.error" in judged and "KeyError: 'callid'" in judged
@@ -469,10 +554,11 @@ def test_expectation_reasons_are_shown_next_to_their_case(tmp_path: Path) -> Non
                             {"grmdc.fail": "vendor ticket <LCM-42>"})
     paths = write_reports(build_run(), tmp_path, expectations=expected)
     md = paths["markdown"].read_text(encoding="utf-8")
-    assert r"- Expected: FAIL: vendor ticket \<LCM-42\>" in md
-    assert "- Expected: INFORMATIONAL\n" in md
+    assert r"- Expected: FAIL: vendor ticket \<LCM-42\>" in md  # a failing case, in full
+    assert "`mdc.info` title of mdc.info: error (INFORMATIONAL); expected: INFORMATIONAL\n" in md  # one line
     page = paths["html"].read_text(encoding="utf-8")
     assert "<dt>Expected</dt><dd>FAIL: vendor ticket &lt;LCM-42&gt;</dd>" in page
+    assert "<small>expected: INFORMATIONAL</small>" in page
 
 
 def test_the_summary_says_once_why_most_cases_did_not_run() -> None:

@@ -7,9 +7,11 @@ them in come from here, so the four files and the terminal never disagree.
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from ..results import CaseResult, CheckResult, Frame, RunResult, Verdict
@@ -26,6 +28,37 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 """The summary table's columns: (key in RunResult.summary(), heading). They add up to TOTAL:
 a case that never ran counts under NOT RUN only."""
 NOT_RUN_NOTE = "NOT RUN: cases the target could not feed (counted there only, whatever their verdict)"
+
+LEGEND: tuple[tuple[str, str, str, str], ...] = (
+    ("pass", "PASS", "conforms to the doc tables", "no"),
+    ("non_strict", "NON-STRICT",
+     "conforms only in a form a doc sample shows where it contradicts the tables (a registered discrepancy, named)",
+     "only with --strict"),
+    ("informational", "INFORMATIONAL",
+     "behaviour the docs leave open, or a rule the suite inferred: noted, never a failure", "no"),
+    ("not_run", "NOT RUN",
+     "the case could not run (no contact to feed it, no second agent, the run stopped early); the reason is given",
+     "no"),
+    ("unimplemented", "UNIMPLEMENTED",
+     "the target does not offer the API (its profile says so, or it refused the request as unknown)", "no"),
+    ("fail", "FAIL", "contradicts the docs: the doc reference, what was expected and what arrived are given", "yes"),
+    ("error", "ERROR", "the suite could not judge the case: a bug of the suite, never the target's fault",
+     "yes (exit code 4 without a FAIL)"),
+)
+"""The reports' legend, in the summary's column order: (key, label, meaning, fails the run)."""
+
+_RANK = {"fail": 0, "error": 0, "non_strict": 1, "informational": 2, "not_run": 2, "unimplemented": 2, "pass": 3}
+BUCKETS: tuple[tuple[str, str], ...] = (
+    ("fail", "FAIL and ERROR"),
+    ("non_strict", "NON-STRICT"),
+    ("other", "INFORMATIONAL, NOT RUN and UNIMPLEMENTED"),
+    ("pass", "PASS"),
+)
+"""The order the reports list cases and requirements in: what needs fixing first."""
+
+FRAME_CHARS = 2000
+"""A frame longer than this is cut in the reports (``results.json`` holds it whole)."""
+CUT_NOTE = "results.json holds every frame whole"
 
 # Characters a faulty target may send that XML 1.0 forbids, that UTF-8 cannot
 # encode (lone surrogates), or that a terminal would obey (C0, DEL, C1).
@@ -88,6 +121,11 @@ def is_error(case: CaseResult) -> bool:
 ERROR_NOTE = "a bug of the suite, never the target's fault; please report it"
 
 
+def not_passed(case: CaseResult) -> list[CheckResult]:
+    """The case's checks that did not pass, worst first (FAIL and ERROR), else in step order."""
+    return sorted((c for c in case.checks if c.verdict is not Verdict.PASS), key=lambda c: rank(c.verdict.value))
+
+
 def deciding_checks(case: CaseResult) -> list[CheckResult]:
     """The checks that gave the case its verdict, to quote when it fails."""
     return [c for c in case.checks if c.verdict is case.verdict]
@@ -143,15 +181,17 @@ def frame_line(frame: Frame) -> str:
     return f"{frame.t:.3f}s {frame.direction:<8} {clean(frame.text)}"
 
 
-def frame_log(frames: list[Frame]) -> str:
-    """The whole wire log of a case, one frame per line."""
-    return "\n".join(frame_line(f) for f in frames) if frames else "(no frames exchanged)"
+def frame_log(frames: list[Frame], limit: int | None = None) -> str:
+    """The whole wire log of a case, one frame per line (each cut at ``limit`` characters, if given)."""
+    if not frames:
+        return "(no frames exchanged)"
+    return "\n".join(frame_line(Frame(f.direction, f.t, shorten(f.text, limit) if limit else f.text)) for f in frames)
 
 
-def reproduce_frames(case: CaseResult) -> str:
-    """The frames a reader can send by hand to reproduce the case, one per line."""
+def reproduce_frames(case: CaseResult, limit: int | None = None) -> str:
+    """The frames a reader can send by hand to reproduce the case, one per line (cut at ``limit``, if given)."""
     reproduce = case.reproduce or {}
-    return "\n".join(clean(str(text)) for text in reproduce.get("frames", []))
+    return "\n".join(shorten(str(text), limit) if limit else clean(str(text)) for text in reproduce.get("frames", []))
 
 
 def reproduce_commands(case: CaseResult) -> list[tuple[str, str]]:
@@ -193,3 +233,149 @@ def check_diff(check: CheckResult) -> list[str] | None:
 def one_line(text: str) -> str:
     """``text`` cleaned and folded onto one line, for table cells and attributes."""
     return " ".join(clean(text).split())
+
+
+def rank(key: str) -> int:
+    """Where a verdict key (a case's :func:`status_key`, a check's verdict) sorts: FAIL and ERROR first."""
+    return _RANK[key]
+
+
+def bucket(key: str) -> str:
+    """The BUCKETS key a verdict key is listed under."""
+    return BUCKETS[rank(key)][0]
+
+
+def cases_by_bucket(run: RunResult, spec: Spec) -> list[tuple[str, str, list[CaseResult]]]:
+    """Every bucket of BUCKETS as (key, title, cases), FAIL and ERROR first; within one,
+    API order then run order. Empty buckets are kept, so each report can say "none"."""
+    buckets: dict[str, list[CaseResult]] = {key: [] for key, _ in BUCKETS}
+    for _, cases in by_api(run, spec):
+        for case in cases:
+            buckets[bucket(status_key(case))].append(case)
+    return [(key, title, buckets[key]) for key, title in BUCKETS]
+
+
+_STEP = re.compile(r"step (\d+) (.*)", re.DOTALL)
+
+
+def split_step(name: str) -> tuple[str | None, str]:
+    """``"step 3 schema"`` -> ``("3", "schema")``; a name without a step -> ``(None, name)``."""
+    match = _STEP.fullmatch(name)
+    return (match.group(1), match.group(2)) if match else (None, name)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One outcome of one check (verdict, expected, actual), shown once for every case that got it."""
+
+    check: CheckResult
+    """The first such check (its name keeps its step)."""
+    name: str
+    """The check's name without its step."""
+    cases: tuple[tuple[CaseResult, str | None], ...]
+    """Every case that got it, with the step it came at."""
+
+
+@dataclass(frozen=True)
+class RequirementGroup:
+    """The checks that judged one set of requirement ids, on one doc reference."""
+
+    requirements: tuple[str, ...]
+    doc: str
+    api: str
+    anchor: str
+    findings: tuple[Finding, ...]
+    """What did not pass, worst first; passing checks are only counted."""
+    passed: int
+    case_count: int
+
+    @property
+    def key(self) -> str:
+        """The worst verdict key of the group (``pass`` when every check passed)."""
+        return self.findings[0].check.verdict.value if self.findings else Verdict.PASS.value
+
+
+def requirement_groups(run: RunResult, spec: Spec) -> list[RequirementGroup]:
+    """Every check of the run grouped by (requirement ids, doc reference): the worst groups
+    first, then in page order (the spec's APIs, each page's own order of ids)."""
+    position = {
+        req: (i, j)
+        for i, api in enumerate(spec.apis.values())
+        for j, req in enumerate(api.requirement_ids())
+    }
+    names = {api.abbr: api.name for api in spec.apis.values()}
+    checks: dict[tuple[tuple[str, ...], str], list[tuple[CaseResult, CheckResult]]] = {}
+    for _, _, cases in cases_by_bucket(run, spec):
+        for case in cases:
+            for check in case.checks:
+                checks.setdefault((check.requirements, check.doc), []).append((case, check))
+    groups = [_group(reqs, doc, pairs, names) for (reqs, doc), pairs in checks.items()]
+    unknown = (len(position), 0)
+    return sorted(groups, key=lambda g: (
+        rank(g.key), position.get(g.requirements[0], unknown) if g.requirements else unknown, g.requirements, g.doc
+    ))
+
+
+def _group(reqs: tuple[str, ...], doc: str, pairs: list[tuple[CaseResult, CheckResult]],
+           names: Mapping[str, str]) -> RequirementGroup:
+    """One group: its checks that did not pass merged into findings, the rest counted."""
+    same: dict[tuple[object, ...], list[tuple[CaseResult, CheckResult]]] = {}
+    for case, check in pairs:
+        if check.verdict is not Verdict.PASS:
+            key = (check.verdict, split_step(check.name)[1], check.expected, check.actual, check.basis,
+                   check.discrepancies)
+            same.setdefault(key, []).append((case, check))
+    findings = sorted(
+        (Finding(found[0][1], split_step(found[0][1].name)[1],
+                 tuple((case, split_step(check.name)[0]) for case, check in found))
+         for found in same.values()),
+        key=lambda f: rank(f.check.verdict.value),
+    )
+    digest = hashlib.sha1(json.dumps([reqs, doc]).encode("utf-8")).hexdigest()[:6]
+    return RequirementGroup(
+        requirements=reqs,
+        doc=doc,
+        api=names.get(reqs[0].split(".", 1)[0], pairs[0][0].api) if reqs else pairs[0][0].api,
+        anchor=f"req-{reqs[0] if reqs else 'none'}-{digest}",
+        findings=tuple(findings),
+        passed=sum(check.verdict is Verdict.PASS for _, check in pairs),
+        case_count=len({case.id for case, _ in pairs}),
+    )
+
+
+def group_anchors(groups: list[RequirementGroup]) -> dict[tuple[tuple[str, ...], str], str]:
+    """Each group's anchor by (requirement ids, doc reference): how a case links its checks to them."""
+    return {(g.requirements, g.doc): g.anchor for g in groups}
+
+
+def shorten(text: str, limit: int = FRAME_CHARS) -> str:
+    """``text`` cleaned, cut at ``limit`` characters with a note of its length (results.json has it whole)."""
+    shown = clean(text)
+    return shown if len(shown) <= limit else f"{shown[:limit]}… [{len(text)} characters]"
+
+
+def discrepancies_seen(run: RunResult, spec: Spec) -> list[tuple[str, str, int]]:
+    """Every discrepancy some case relied on: (id, registry title, number of cases), by id."""
+    counts: dict[str, int] = {}
+    for case in run.results:
+        for ident in case.discrepancies:
+            counts[ident] = counts.get(ident, 0) + 1
+    return [(ident, discrepancy_title(spec, ident), counts[ident]) for ident in sorted(counts)]
+
+
+def examples(groups: list[RequirementGroup]) -> dict[tuple[str, int], tuple[CaseResult, bool]]:
+    """The exchange that shows each finding that neither fails nor errs, keyed (group anchor,
+    finding index): a case of it whose frames are already shown (False: link to them), else its
+    case with the fewest frame characters (True: show them there). Failing cases show their own."""
+    shown: set[str] = set()
+    chosen: dict[tuple[str, int], tuple[CaseResult, bool]] = {}
+    for group in groups:
+        for index, finding in enumerate(group.findings):
+            if finding.check.verdict in (Verdict.FAIL, Verdict.ERROR):
+                continue
+            cases = [case for case, _ in finding.cases]
+            again = [case for case in cases if case.id in shown]
+            case = again[0] if again else min(cases, key=lambda c: sum(len(f.text) for f in c.frames))
+            chosen[(group.anchor, index)] = (case, not again)
+            shown.add(case.id)
+    return chosen

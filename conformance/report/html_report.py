@@ -1,232 +1,143 @@
-"""``report.html``: one self-contained page, readable offline, with no script and no external asset.
+"""``report.html``: one self-contained page people work from, worst first, filterable, readable offline.
 
-Every text is escaped through :func:`_e`: frames come from untrusted targets.
+The page is ``templates/report.html.j2`` rendered by Jinja2 with autoescaping, and every value
+it prints is first cleaned (:func:`common.clean`): frames come from untrusted targets, so
+escaping is the default, not something each line of markup must remember. A
+Content-Security-Policy lets only the page's own style and script run. The script only
+filters; with scripts off every item is on the page and the filter form stays hidden.
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
+from typing import Any
 
-from ..results import CaseResult, CheckResult, Frame, RunResult, Verdict
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markupsafe import Markup
+
+from ..results import Frame, RunResult, Verdict
 from ..spec import Spec
 from .common import (
     COLUMNS,
+    CUT_NOTE,
     ERROR_NOTE,
+    FRAME_CHARS,
+    LEGEND,
     NOT_RUN_NOTE,
     by_api,
+    cases_by_bucket,
     check_diff,
     clean,
     count_rows,
-    discrepancies,
+    discrepancies_seen,
+    examples,
     expectation_note,
     frame_line,
+    group_anchors,
     incomplete_line,
-    is_error,
-    needs_attention,
+    not_passed,
     outcome,
     outcome_key,
     reproduce_commands,
     reproduce_frames,
+    requirement_groups,
+    shorten,
     status,
     status_key,
 )
 
-_CSS = """
-body { font: 14px/1.45 system-ui, sans-serif; margin: 2em auto; max-width: 72em; padding: 0 1em;
-       color: #1f2328; }
-code, pre { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; }
-pre { background: #f6f8fa; border: 1px solid #d0d7de; padding: .6em; overflow-x: auto;
-      white-space: pre-wrap; word-break: break-all; }
-table { border-collapse: collapse; margin: .5em 0; }
-th, td { border: 1px solid #d0d7de; padding: .25em .6em; text-align: left; vertical-align: top; }
-table.summary td.n { text-align: right; }
-table.checks code { white-space: pre-wrap; word-break: break-all; }
-table.summary td.zero { color: #8c959f; }
-table.summary tr.total { font-weight: bold; }
-dl.meta { display: grid; grid-template-columns: max-content 1fr; gap: .2em 1em; }
-dl.meta dt { font-weight: 600; }
-dl.meta dd { margin: 0; }
-details.case { border: 1px solid #d0d7de; border-left-width: 6px; margin: .5em 0;
-               padding: .3em .8em; }
-details.case > summary { cursor: pointer; }
-.badge { display: inline-block; min-width: 8em; font-weight: 600; }
-.v-pass { --c: #1a7f37; }
-.v-non_strict { --c: #9a6700; }
-.v-informational { --c: #0969da; }
-.v-unimplemented { --c: #57606a; }
-.v-fail { --c: #cf222e; }
-.v-error { --c: #bc4c00; }
-p.incomplete { border: 2px solid #bc4c00; padding: .4em .8em; font-weight: 600; }
-p.note { color: #57606a; font-size: 90%; }
-.v-not_run { --c: #8250df; }
-.badge, strong, td.n { color: var(--c); }
-details.case { border-left-color: var(--c); }
-table.summary td[class*="v-"] { font-weight: 600; }
-.diff .add { background: #dafbe1; }
-.diff .del { background: #ffebe9; }
-.diff .hdr { color: #57606a; }
-.frames .f-sent { color: #0550ae; }
-.frames .f-received { color: #116329; }
-"""
+
+def _finalize(value: Any) -> Any:
+    """Every text the page prints is cleaned first (autoescaping follows); Markup built here is left alone."""
+    return clean(value) if isinstance(value, str) and not isinstance(value, Markup) else value
+
+
+_ENV = Environment(
+    loader=PackageLoader("conformance.report", "templates"),
+    autoescape=True,
+    finalize=_finalize,
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _source(name: str) -> str:
+    """A template file's text as written: the CSS and the script take no values."""
+    assert _ENV.loader is not None
+    return _ENV.loader.get_source(_ENV, name)[0].strip()
+
+
+def _sha256(text: str) -> str:
+    digest = base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii")
+    return f"'sha256-{digest}'"
+
+
+CSS = _source("report.css")
+SCRIPT = _source("filter.js")
+CSP = (
+    f"default-src 'none'; style-src {_sha256(CSS)}; script-src {_sha256(SCRIPT)}; "
+    "base-uri 'none'; form-action 'none'"
+)
+"""Only the page's own style and script: nothing a target sent can run or load, even if it got through."""
 
 
 def render(run: RunResult, spec: Spec, *, incomplete: str | None = None,
            expectations: Mapping[str, Verdict] | None = None) -> str:
-    """The whole page: header, summary table, an index of non-PASS cases, every case."""
-    groups = by_api(run, spec)
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en">',
-        "<head>",
-        '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>LCM conformance report: {_e(run.target)}</title>",
-        f"<style>{_CSS}</style>",
-        "</head>",
-        "<body>",
-        "<h1>LCM conformance report</h1>",
-        _header(run),
-    ]
-    if note := incomplete_line(incomplete, run):
-        parts.append(f'<p class="incomplete">{_e(note)}</p>')
-    parts += [
-        "<h2>Summary</h2>",
-        _summary(run, spec),
-        f'<p class="note">{_e(NOT_RUN_NOTE)}</p>',
-    ]
-    if run.expectation_diffs:
-        items = "".join(f"<li>{_e(d)}</li>" for d in run.expectation_diffs)
-        parts += ["<h2>Expectations</h2>", f"<ul>{items}</ul>"]
-    attention = [c for _, cases in groups for c in cases if needs_attention(c)]
-    if attention:
-        links = "".join(
-            f'<li><a href="#{_case_anchor(c)}">{_badge(c)} {_code(c.id)}</a> '
-            f"{_e(c.title)}</li>"
-            for c in attention
-        )
-        parts += ["<h2>Cases that are not PASS</h2>", f"<ul>{links}</ul>"]
-    parts.append("<h2>Cases</h2>")
-    for api, cases in groups:
-        parts.append(f"<h3>{_e(api)}</h3>")
-        parts += [_case(case, spec, expectation_note(case, expectations)) for case in cases]
-    parts += ["</body>", "</html>"]
-    return "\n".join(parts) + "\n"
-
-
-def _e(value: str) -> str:
-    """The one way text enters the page: cleaned, then HTML-escaped (quotes too)."""
-    return html.escape(clean(value), quote=True)
-
-
-def _code(value: str) -> str:
-    return f"<code>{_e(value)}</code>"
-
-
-def _class(case: CaseResult) -> str:
-    return f"v-{status_key(case)}"
-
-
-def _badge(case: CaseResult) -> str:
-    return f'<span class="badge {_class(case)}">{_e(status(case))}</span>'
-
-
-def _case_anchor(case: CaseResult) -> str:
-    return _e(f"case-{case.id}")
-
-
-def _header(run: RunResult) -> str:
-    verdict = f"v-{outcome_key(run)}"
-    rows = (
-        ("Target", _code(run.target)),
-        ("Dialect detected", _code(run.dialect)),
-        ("Suite version", _e(run.suite_version)),
-        ("Strict", "yes" if run.strict else "no"),
-        ("Run time", f"{run.duration:.1f} s"),
-        ("Outcome", f'<strong class="{verdict}">{_e(outcome(run))}</strong>'),
-    )
-    return _dl(rows)
-
-
-def _dl(rows: Sequence[tuple[str, str]]) -> str:
-    """A definition list of (label, already-escaped HTML) rows."""
-    return '<dl class="meta">' + "".join(f"<dt>{k}</dt><dd>{v}</dd>" for k, v in rows) + "</dl>"
-
-
-def _summary(run: RunResult, spec: Spec) -> str:
-    head = "".join(f"<th>{_e(label)}</th>" for _, label in COLUMNS)
-    rows = [_summary_row("", _e(api), counts) for api, counts in count_rows(run, spec)]
-    rows.append(_summary_row(' class="total"', "total", run.summary()))
-    return (
-        f'<table class="summary"><thead><tr><th>API</th>{head}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+    """The page: facts, summary, legend, requirements not met, cases worst first, discrepancies, requirements met."""
+    groups = requirement_groups(run, spec)
+    anchors = group_anchors(groups)
+    return _ENV.get_template("report.html.j2").render(
+        run=run,
+        css=Markup(CSS),
+        script=Markup(SCRIPT),
+        csp=CSP,
+        outcome=outcome(run),
+        outcome_key=outcome_key(run),
+        incomplete=incomplete_line(incomplete, run),
+        summary=run.summary(),
+        count_rows=count_rows(run, spec),
+        columns=COLUMNS,
+        legend=LEGEND,
+        not_run_note=NOT_RUN_NOTE,
+        error_note=ERROR_NOTE,
+        apis=[api for api, _ in by_api(run, spec)],
+        buckets=cases_by_bucket(run, spec),
+        unmet=[g for g in groups if g.findings],
+        met=[g for g in groups if not g.findings],
+        seen=discrepancies_seen(run, spec),
+        not_passed=not_passed,
+        status=status,
+        status_key=status_key,
+        expected=lambda case: expectation_note(case, expectations),
+        anchor=lambda check: anchors[(check.requirements, check.doc)],
+        examples=examples(groups),
+        check_diff=check_diff,
+        diff_html=_diff,
+        frames_html=_frames,
+        reproduce_commands=reproduce_commands,
+        reproduce_frames=lambda case: reproduce_frames(case, FRAME_CHARS),
+        count_class=_count_class,
+        text=_text,
     )
 
 
-def _summary_row(attrs: str, name: str, counts: dict[str, int]) -> str:
-    cells = "".join(_count_cell(key, counts[key]) for key, _ in COLUMNS)
-    return f"<tr{attrs}><th>{name}</th>{cells}</tr>"
+def _count_class(key: str, count: int) -> str:
+    """A summary cell's classes: grey when zero, coloured by its verdict otherwise."""
+    return " zero" if not count else ("" if key == "total" else f" v-{key}")
 
 
-def _count_cell(key: str, count: int) -> str:
-    """A count, coloured by its verdict when non-zero."""
-    colour = " zero" if not count else ("" if key == "total" else f" v-{key}")
-    return f'<td class="n{colour}">{count}</td>'
+def _text(value: str) -> Markup:
+    """Long text for element content (frames, expected, actual): cleaned, ``&<>`` escaped. Quotes
+    stay as they are, as they mean nothing outside an attribute and JSON is full of them;
+    so never use it inside an attribute."""
+    return Markup(html.escape(clean(value), quote=False))
 
 
-def _case(case: CaseResult, spec: Spec, expected: str | None = None) -> str:
-    meta = [
-        ("Verdict", _badge(case)),
-        ("API", _code(case.api)),
-        ("Requirements", ", ".join(_code(r) for r in case.requirements) or "none"),
-        ("Doc", f"{_e(case.doc)} ({_e(case.basis)})"),
-        ("Detail", f"<pre>{_e(case.detail)}</pre>" if "\n" in case.detail.strip() else _e(case.detail)),
-    ]
-    if is_error(case):
-        meta.append(("Error", _e(f"the suite could not judge this case: {ERROR_NOTE}")))
-    if expected:
-        meta.append(("Expected", _e(expected)))
-    if case.not_run:
-        meta.append(("Not run", _e(case.not_run)))
-    if case.discrepancies:
-        items = "".join(f"<li>{_code(i)} {_e(t)}</li>" for i, t in discrepancies(case, spec))
-        meta.append(("Discrepancies", f"<ul>{items}</ul>"))
-    parts = [
-        (f'<details class="case {_class(case)}" id="{_case_anchor(case)}"'
-         f'{" open" if case.verdict in (Verdict.FAIL, Verdict.ERROR) else ""}>'),
-        f"<summary>{_badge(case)} {_code(case.id)} {_e(case.title)}</summary>",
-        _dl(meta),
-    ]
-    if case.checks:
-        parts += ["<h4>Checks</h4>", _checks(case.checks)]
-    parts += ["<h4>Frames exchanged</h4>", _frames(case.frames)]
-    if case.reproduce:
-        parts += ["<h4>Reproduce with</h4>", _reproduce(case)]
-    parts.append("</details>")
-    return "\n".join(parts)
-
-
-def _checks(checks: list[CheckResult]) -> str:
-    head = "<tr><th>Verdict</th><th>Check</th><th>Expected</th><th>Actual</th></tr>"
-    rows = "".join(map(_check, checks))
-    return f'<table class="checks"><thead>{head}</thead><tbody>{rows}</tbody></table>'
-
-
-def _check(check: CheckResult) -> str:
-    about = f"{_e(check.name)}<br><small>{_e(check.doc)} ({_e(check.basis)})"
-    if check.discrepancies:
-        about += "; discrepancies " + ", ".join(_code(d) for d in check.discrepancies)
-    about += "</small>"
-    diff = check_diff(check)
-    if diff is None:
-        compared = f"<td>{_code(check.expected)}</td><td>{_code(check.actual)}</td>"
-    else:
-        compared = f'<td colspan="2">{_diff(diff)}</td>'
-    verdict = f'<span class="badge v-{check.verdict.value}">{_e(check.verdict.label)}</span>'
-    return f"<tr><td>{verdict}</td><td>{about}</td>{compared}</tr>"
-
-
-def _diff(lines: list[str]) -> str:
+def _diff(lines: list[str]) -> Markup:
     """A unified diff with its two header lines, additions and removals marked."""
 
     def kind(index: int, line: str) -> str:
@@ -234,24 +145,24 @@ def _diff(lines: list[str]) -> str:
             return "hdr"
         return {"+": "add", "-": "del"}.get(line[:1], "ctx")
 
-    body = "\n".join(f'<span class="{kind(i, ln)}">{_e(ln)}</span>' for i, ln in enumerate(lines))
-    return f'<pre class="diff">{body}</pre>'
+    body = Markup("\n").join(
+        Markup('<span class="{}">{}</span>').format(kind(i, line), _text(line)) for i, line in enumerate(lines)
+    )
+    return Markup('<pre class="diff">{}</pre>').format(body)
 
 
-def _frames(frames: list[Frame]) -> str:
+def _frames(frames: list[Frame]) -> Markup:
+    """The wire log, one frame a line, sent and received told apart, each cut at FRAME_CHARS."""
     if not frames:
-        return "<p>No frames exchanged.</p>"
-
-    def line(frame: Frame) -> str:
-        direction = "sent" if frame.direction == "sent" else "received"
-        return f'<span class="f-{direction}">{_e(frame_line(frame))}</span>'
-
-    body = "\n".join(map(line, frames))
-    return f'<pre class="frames">{body}</pre>'
-
-
-def _reproduce(case: CaseResult) -> str:
-    rows = [(_e(label), _code(cmd)) for label, cmd in reproduce_commands(case)]
-    if frames := reproduce_frames(case):
-        rows.append(("frames to send", f"<pre>{_e(frames)}</pre>"))
-    return _dl(rows)
+        return Markup("<p>No frames exchanged.</p>")
+    lines = (
+        Markup('<span class="f-{}">{}</span>').format(
+            "sent" if frame.direction == "sent" else "received",
+            _text(frame_line(Frame(frame.direction, frame.t, shorten(frame.text)))),
+        )
+        for frame in frames
+    )
+    log = Markup('<pre class="frames">{}</pre>').format(Markup("\n").join(lines))
+    if any(len(frame.text) > FRAME_CHARS for frame in frames):
+        log += Markup('<p class="note">Frames over {} characters are cut here; {}.</p>').format(FRAME_CHARS, CUT_NOTE)
+    return log
