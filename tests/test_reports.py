@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import html
@@ -568,3 +569,160 @@ def test_the_summary_says_once_why_most_cases_did_not_run() -> None:
     assert f"4 cases not run: {why}" in text
     few = render_summary(RunResult("ws://127.0.0.1:9/", "0", results=cases[:2]), SPEC)
     assert "cases not run:" not in few
+
+
+# --- the report people work from: order, grouping, legend, filter, size -------------------------
+
+def positions(page: str, needles: list[str]) -> list[int]:
+    """Where each needle first appears in ``page`` (all must)."""
+    found = [page.find(n) for n in needles]
+    assert -1 not in found, [n for n, at in zip(needles, found, strict=True) if at < 0]
+    return found
+
+
+def test_failures_and_errors_come_first_then_non_strict_then_the_rest(reports: dict[str, str]) -> None:
+    order = ["grmdc.fail", "scoc.error", "grmdc.non_strict", "mdc.info", "mdc.notrun", "skip.unimpl", "grmdc.pass"]
+    cases = reports["html"].split('<h2 id="cases">', 1)[1]
+    at = positions(cases, [f'id="case-{ident}"' for ident in order])
+    assert at[:2] < at[2:3] < at[3:6] < at[6:] and sorted(at[:2]) == at[:2]
+    md_cases = reports["markdown"].split("\n## Cases", 1)[1]
+    at = positions(md_cases, [f"`{ident}`" for ident in order])
+    assert max(at[:2]) < at[2] < min(at[3:6]) and max(at[3:6]) < at[6]
+    # requirement groups too: the FAIL group before the NON-STRICT one before the INFORMATIONAL one
+    groups = reports["html"].split('<h2 id="requirements">', 1)[1].split('<h2 id="cases">', 1)[0]
+    at = positions(groups, ["page row for type of Consent", "page row for response shape", "page row for error"])
+    assert at == sorted(at)
+
+
+def test_checks_are_grouped_by_requirement_ids_under_their_doc_reference(tmp_path: Path) -> None:
+    def schema(step: int, verdict: Verdict, actual: str) -> CheckResult:
+        return CheckResult(f"step {step} schema", verdict, ("MDC.response.envelope.topic",), "documented",
+                           "Manual Dial Call: Response Parameters table, row topic", "the tables' form", actual,
+                           ("D-01",) if verdict is Verdict.NON_STRICT else ())
+
+    run = RunResult("ws://t/", "1", results=[
+        case("a.one", "ManualDialCall", Verdict.NON_STRICT, schema(2, Verdict.NON_STRICT, "the samples' form")),
+        case("a.two", "ManualDialCall", Verdict.NON_STRICT, schema(5, Verdict.NON_STRICT, "the samples' form")),
+        case("a.three", "ManualDialCall", Verdict.PASS, schema(1, Verdict.PASS, "the tables' form")),
+        case("a.four", "ManualDialCall", Verdict.PASS, check("echo", Verdict.PASS, "x", "x")),
+    ])
+    paths = write_reports(run, tmp_path)
+    page = Page.of(paths["html"].read_text(encoding="utf-8"))
+    assert len([a for t, a in page.elements if t == "section" and str(a.get("id", "")).startswith("req-")]) == 1
+    text = page.text
+    # the doc reference as the heading, then the ids
+    assert "NON-STRICT Manual Dial Call: Response Parameters table, row topic MDC.response.envelope.topic" in text
+    # one outcome of two cases is one finding listing both, with their steps; the passing check is only counted
+    assert text.count("the samples' form") == 1
+    assert "Cases (2) a.one step 2 , a.two step 5" in text and "passed 1 other check" in text
+    assert "page row for echo R-1 1 in 1 case" in text.split("Requirements met")[-1]
+    md = paths["markdown"].read_text(encoding="utf-8")
+    assert "### NON-STRICT: Manual Dial Call: Response Parameters table, row topic" in md
+    assert "Requirement ids: `MDC.response.envelope.topic` (ManualDialCall)" in md
+    assert md.count("actual: `the samples' form`") == 1
+    assert "cases: `a.one` (step 2), `a.two` (step 5)" in md
+    assert "- page row for echo: `R-1` (1 check in 1 case)" in md.split("## Requirements met")[1]
+
+
+def test_a_legend_explains_every_verdict(reports: dict[str, str]) -> None:
+    from conformance.report.common import LEGEND
+
+    labels = [label for _, label, _, _ in LEGEND]
+    assert labels == ["PASS", "NON-STRICT", "INFORMATIONAL", "NOT RUN", "UNIMPLEMENTED", "FAIL", "ERROR"]
+    legend = Page.of(reports["html"]).text.split("Legend Verdict Meaning Fails the run", 1)[1]
+    md = reports["markdown"].split("## Legend", 1)[1].split("##", 1)[0]
+    for _, label, meaning, fails in LEGEND:
+        assert f"{label} {meaning} {fails}" in legend
+        assert f"| **{label}** | {md_text(meaning)} | {md_text(fails)} |" in md
+
+
+def test_every_verdict_is_rendered_with_its_own_style(reports: dict[str, str]) -> None:
+    page = Page.of(reports["html"])
+    cases = {str(a["id"])[5:]: a["data-v"] for t, a in page.elements if str(a.get("id", "")).startswith("case-")}
+    assert cases == {"zz.other": "pass", "grmdc.fail": "fail", "grmdc.pass": "pass", "grmdc.non_strict": "non_strict",
+                     "skip.unimpl": "unimplemented", "mdc.info": "informational", "mdc.notrun": "not_run",
+                     "scoc.error": "error"}
+    for key in ("pass", "non_strict", "informational", "not_run", "unimplemented", "fail", "error"):
+        assert f".v-{key} {{ --c:" in html_report.CSS
+        assert f'<span class="badge v-{key}">' in reports["html"]
+    assert "**INFORMATIONAL (not run)** `mdc.notrun`" in reports["markdown"]
+    assert "**UNIMPLEMENTED** `skip.unimpl` title of skip.unimpl: no reply" in reports["markdown"]
+
+
+def test_the_filter_covers_every_item_and_the_page_works_without_script(reports: dict[str, str]) -> None:
+    page = Page.of(reports["html"])
+    [form] = [attrs for tag, attrs in page.elements if tag == "form"]
+    assert form["id"] == "filter" and "hidden" in form  # no dead controls when scripts are off
+    boxes = {a["value"] for t, a in page.elements if t == "input" and a.get("type") == "checkbox"}
+    assert boxes == {"pass", "non_strict", "informational", "not_run", "unimplemented", "fail", "error"}
+    options = {a.get("value", "") for t, a in page.elements if t == "option"}
+    [select] = [a for t, a in page.elements if t == "select"]
+    assert select["name"] == "api" and "search" in {a.get("type") for t, a in page.elements if t == "input"}
+    api_names = set(re.findall(r"<option>([^<]+)</option>", reports["html"]))
+    assert api_names == {c.api for c in build_run().results} and options == {""}
+    for attrs in page.with_attr("data-v"):  # every item the script can hide has a verdict and an API it knows
+        assert attrs["data-v"] in boxes and attrs["data-api"] in api_names
+    assert {str(a["id"])[5:] for a in page.with_attr("data-v") if str(a.get("id", "")).startswith("case-")} == {
+        r.id for r in build_run().results}
+    # without script: nothing hidden but the form, failing cases open, every fact and frame in the page itself
+    assert [t for t, a in page.elements if "hidden" in a] == ["form"]
+    opened = {str(a["id"]) for t, a in page.elements if t == "details" and "open" in a}
+    assert {"case-grmdc.fail", "case-scoc.error"} <= opened
+    for href in {str(a["href"]) for a in page.with_attr("href")}:
+        assert href[1:] in {str(a["id"]) for a in page.with_attr("id")}, href
+    assert "ctl \\x00\\x08\\x0b\\x1b[31m\\x7f\\x9b\\ufffe <script>alert(\"x\")</script>" in page.text
+    assert "the string <b>yes</b>" in page.text and "Traceback (most recent call last):" in page.text
+
+
+def test_frames_are_shown_for_failures_and_once_per_other_finding(tmp_path: Path) -> None:
+    huge = "x" * 300_000
+    shared = check("step 1 schema", Verdict.NON_STRICT, "tables", "samples")
+    run = RunResult("ws://t/", "1", results=[
+        case("f.one", "ManualDialCall", Verdict.FAIL, check("echo", Verdict.FAIL, "1", "2"),
+             frames=[Frame("sent", 0.0, "REQUEST-ONE"), Frame("received", 0.1, huge)]),
+        case("n.big", "ManualDialCall", Verdict.NON_STRICT, shared,
+             frames=[Frame("received", 0.0, "BIG-EXCHANGE" + "y" * 500)]),
+        case("n.small", "ManualDialCall", Verdict.NON_STRICT, shared, frames=[Frame("received", 0.0, "SMALL-ONE")]),
+    ])
+    paths = write_reports(run, tmp_path)
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "REQUEST-ONE" in page and "x" * FRAME_CHARS in page and "x" * (FRAME_CHARS + 1) not in page
+    assert "[300000 characters]" in page and "results.json holds every frame whole" in page
+    assert page.count("SMALL-ONE") == 1 and "BIG-EXCHANGE" not in page  # one exchange per finding, the shortest
+    md = paths["markdown"].read_text(encoding="utf-8")
+    assert "REQUEST-ONE" in md and "[300000 characters]" in md and "SMALL-ONE" not in md
+    assert len(page) < 30_000 and len(md) < 20_000
+    assert json.loads(paths["json"].read_text(encoding="utf-8"))["results"][0]["frames"][1]["text"] == huge
+
+
+HTML_KB = 200
+MD_KB = 100
+
+
+@pytest.fixture(scope="module")
+def realistic_run() -> RunResult:
+    """A default run (cases and property runs) against a server with one fault: the reports' real content."""
+    from conformance.mutants import TARGETS
+    from conformance.mutants.serving import running_target
+    from conformance.runner import RunOptions, run_suite
+
+    async def go() -> RunResult:
+        async with running_target(TARGETS["fields.callid-number"]) as url:
+            return await asyncio.wait_for(run_suite(RunOptions(target=url)), 120)
+
+    return asyncio.run(go())
+
+
+def test_a_realistic_run_makes_small_reports(realistic_run: RunResult, tmp_path: Path) -> None:
+    run = realistic_run
+    assert len(run.results) > 80 and any(r.verdict is Verdict.FAIL for r in run.results)
+    paths = write_reports(run, tmp_path)
+    page, md = paths["html"].read_text(encoding="utf-8"), paths["markdown"].read_text(encoding="utf-8")
+    assert len(page.encode()) < HTML_KB * 1024, len(page.encode()) // 1024
+    assert len(md.encode()) < MD_KB * 1024, len(md.encode()) // 1024
+    shown = Page.of(page).text
+    for failed in (r for r in run.results if r.verdict is Verdict.FAIL):  # each failure still shows everything
+        for c in (c for c in failed.checks if c.verdict is Verdict.FAIL):
+            assert c.doc in shown and clean(c.expected) in shown and clean(c.actual) in shown
+        for f in failed.frames:
+            assert "".join(clean(f.text)[:FRAME_CHARS].split()) in "".join(shown.split())
