@@ -26,6 +26,7 @@ import pytest
 
 from . import __version__
 from .cases import Case, load_cases
+from .expectations import Expectations
 from .hypo import suite as hypothesis_suite
 from .hypo.driver import Session
 from .hypo.plan import PROFILES
@@ -115,7 +116,8 @@ class _State:
             hypothesis_db=config.getoption("lcm_hypothesis_db"), report_dir=config.getoption("lcm_report_dir"),
         )
         try:
-            self.expected = load_expectations(self.options.expectations) if self.options.expectations else {}
+            self.expected = load_expectations(self.options.expectations) if self.options.expectations \
+                else Expectations()
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from exc
         self._target: _Target | None = None
@@ -214,12 +216,13 @@ class _ResultItem(pytest.Item):
         if result.verdict is Verdict.ERROR:  # the suite's own bug: never expected away, never passed
             raise CaseFailed(_failure_text(result))
         failing = result.verdict is Verdict.FAIL or (state.options.strict and result.verdict is Verdict.NON_STRICT)
+        why = f" ({state.expected.reasons[self.name]})" if self.name in state.expected.reasons else ""
         if expected is not None and expected is result.verdict and failing:
-            pytest.xfail(f"expected {expected.label}: {result.detail}")
+            pytest.xfail(f"expected {expected.label}{why}: {result.detail}")
         if failing:
             raise CaseFailed(_failure_text(result))
         if expected is not None and expected is not result.verdict:
-            raise CaseFailed(f"expected {expected.label}, got {result.verdict.label}: {result.detail}")
+            raise CaseFailed(f"expected {expected.label}{why}, got {result.verdict.label}: {result.detail}")
         if result.verdict is Verdict.UNIMPLEMENTED or result.not_run:
             pytest.skip(f"{result.verdict.label}: {result.detail}")
 

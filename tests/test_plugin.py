@@ -139,3 +139,19 @@ def test_a_target_and_no_path_collect_the_installed_cases_from_any_directory(tmp
     own = pytest_in(tmp_path, "test_own.py", "--lcm-target", reference, "--collect-only", "-q",
                     "-p", "no:cacheprovider")
     assert own.stdout.splitlines()[0] == "test_own.py::test_own", own.stdout
+
+
+def test_an_expected_failure_is_an_xfail_that_gives_the_files_reason() -> None:
+    from types import SimpleNamespace
+
+    from conformance.expectations import Expectations
+    from conformance.results import CaseResult
+
+    expected = Expectations({"MDC.x": Verdict.FAIL}, {"MDC.x": "vendor ticket 42"})
+    for verdict, outcome in ((Verdict.FAIL, pytest.xfail.Exception), (Verdict.PASS, plugin.CaseFailed)):
+        result = CaseResult("MDC.x", "t", "ManualDialCall", (), "doc", "documented", verdict, "detail")
+        state = SimpleNamespace(results=[], expected=expected, options=SimpleNamespace(strict=False))
+        item = SimpleNamespace(config=SimpleNamespace(stash={plugin._KEY: state}), name="MDC.x",
+                               user_properties=[], result=lambda state, result=result: result)
+        with pytest.raises(outcome, match=r"expected FAIL \(vendor ticket 42\)"):
+            plugin._ResultItem.runtest(item)  # type: ignore[arg-type]

@@ -12,16 +12,15 @@ per property), so a target gets the same verdicts and an expectations file gates
 reliably. Given a database directory, ``quick`` and ``thorough`` search afresh each run
 and first replay the failures the directory keeps; ``ci`` stays derandomized.
 
-Nothing written unasked means Hypothesis' own caches too (the Unicode table, the constants
-it reads from local source files): it keeps them in ``./.hypothesis``, so a run of ours
-points them at a private temporary directory, removed at exit (see :func:`keep_caches_private`).
+Nothing is written into the working directory unasked, Hypothesis' own caches included:
+it would keep them (tables of Unicode characters, constants read from local source files)
+in ``./.hypothesis``; a run of ours keeps them in the user's cache directory instead
+(:func:`keep_caches_out_of_cwd`), where they save the next run seconds.
 """
 
 from __future__ import annotations
 
-import atexit
 import os
-import shutil
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -85,7 +84,9 @@ for _plan in PLANS.values():
 
 
 def plan(name: str) -> Plan:
-    """The plan of a profile name; raises ValueError naming the choices."""
+    """The plan of a profile name, for property runs about to start (so Hypothesis' caches
+    are kept out of the working directory from here on); raises ValueError naming the choices."""
+    keep_caches_out_of_cwd()
     try:
         return PLANS[name]
     except KeyError:
@@ -99,31 +100,36 @@ class _Sizes(TypedDict, total=False):
     stateful_step_count: int
 
 
-_private_home: Path | None = None
-"""The temporary directory Hypothesis keeps its caches in, once chosen."""
+def cache_dir() -> Path:
+    """Where Hypothesis keeps its caches for us: ``$XDG_CACHE_HOME`` (else ``~/.cache``)
+    ``/lcm-conformance/hypothesis``; the system's temporary directory for a user without a home."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(base):  # unset, or relative (which the XDG spec says to ignore)
+        try:
+            base = str(Path.home() / ".cache")
+        except RuntimeError:
+            base = tempfile.gettempdir()
+    return Path(base) / "lcm-conformance" / "hypothesis"
 
 
-def keep_caches_private() -> None:
-    """Point Hypothesis' storage (``./.hypothesis`` by default) at a temporary directory of
-    this process, removed at exit, unless ``HYPOTHESIS_STORAGE_DIRECTORY`` says where.
+def keep_caches_out_of_cwd() -> None:
+    """Point Hypothesis' storage (``./.hypothesis`` by default) at :func:`cache_dir`, unless
+    ``HYPOTHESIS_STORAGE_DIRECTORY`` says where it goes.
 
-    Called lazily, when property runs are about to run, never on import: the pytest plugin
-    is loaded into every pytest session of the environment, and a project's own Hypothesis
-    tests keep their storage until our runs start."""
-    global _private_home
-    if _private_home is not None or os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
-        return
-    _private_home = Path(tempfile.mkdtemp(prefix="lcm-conformance-hypothesis-"))
-    atexit.register(shutil.rmtree, _private_home, ignore_errors=True)
-    set_hypothesis_home_dir(_private_home)
+    Called when property runs are about to start (:func:`plan`, :func:`hypothesis_settings`),
+    never on import: the pytest plugin is loaded into every pytest session of the
+    environment, and another project's Hypothesis tests keep their storage until runs of
+    ours start in the same process."""
+    if not os.environ.get("HYPOTHESIS_STORAGE_DIRECTORY"):
+        set_hypothesis_home_dir(cache_dir())
 
 
 def hypothesis_settings(plan: Plan, database: Path | None, **overrides: Unpack[_Sizes]) -> settings:
     """The settings of one run: the profile's, per-run sizes such as max_examples, and
     either an example database (a directory given, and the plan not derandomized) or,
     without one, derandomized: the same examples every run. Hypothesis' caches are kept
-    out of the working directory from here on (:func:`keep_caches_private`)."""
-    keep_caches_private()
+    out of the working directory from here on (:func:`keep_caches_out_of_cwd`)."""
+    keep_caches_out_of_cwd()
     derandomize = plan.derandomize or database is None
     db = None if derandomize else DirectoryBasedExampleDatabase(str(database))
     return settings(settings.get_profile(f"lcm-{plan.name}"), database=db, derandomize=derandomize, **overrides)
