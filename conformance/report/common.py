@@ -10,7 +10,7 @@ import difflib
 import hashlib
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -101,11 +101,6 @@ def status_key(case: CaseResult) -> str:
 def status(case: CaseResult) -> str:
     """The case's verdict as shown to a reader, flagging cases that never ran."""
     return f"{case.verdict.label} (not run)" if case.not_run else case.verdict.label
-
-
-def needs_attention(case: CaseResult) -> bool:
-    """Whether a report details the case rather than just listing its id."""
-    return case.verdict is not Verdict.PASS or case.not_run is not None
 
 
 def fails_run(case: CaseResult, run: RunResult) -> bool:
@@ -240,18 +235,13 @@ def rank(key: str) -> int:
     return _RANK[key]
 
 
-def bucket(key: str) -> str:
-    """The BUCKETS key a verdict key is listed under."""
-    return BUCKETS[rank(key)][0]
-
-
 def cases_by_bucket(run: RunResult, spec: Spec) -> list[tuple[str, str, list[CaseResult]]]:
     """Every bucket of BUCKETS as (key, title, cases), FAIL and ERROR first; within one,
     API order then run order. Empty buckets are kept, so each report can say "none"."""
     buckets: dict[str, list[CaseResult]] = {key: [] for key, _ in BUCKETS}
     for _, cases in by_api(run, spec):
         for case in cases:
-            buckets[bucket(status_key(case))].append(case)
+            buckets[BUCKETS[rank(status_key(case))][0]].append(case)
     return [(key, title, buckets[key]) for key, title in BUCKETS]
 
 
@@ -363,19 +353,22 @@ def discrepancies_seen(run: RunResult, spec: Spec) -> list[tuple[str, str, int]]
     return [(ident, discrepancy_title(spec, ident), counts[ident]) for ident in sorted(counts)]
 
 
-def examples(groups: list[RequirementGroup]) -> dict[tuple[str, int], tuple[CaseResult, bool]]:
+def examples(groups: list[RequirementGroup], in_full: Callable[[CaseResult], bool]
+             ) -> dict[tuple[str, int], tuple[CaseResult, str | None]]:
     """The exchange that shows each finding that neither fails nor errs, keyed (group anchor,
-    finding index): a case of it whose frames are already shown (False: link to them), else its
-    case with the fewest frame characters (True: show them there). Failing cases show their own."""
-    shown: set[str] = set()
-    chosen: dict[tuple[str, int], tuple[CaseResult, bool]] = {}
+    finding index): a case of it and the anchor of its frames when the page already shows them
+    (its own block, if ``in_full``, or an earlier finding's), else its case with the fewest frame
+    characters and None (show them there). A failing finding's cases show their own frames."""
+    anchors = {case.id: f"case-{case.id}" for group in groups for finding in group.findings
+               for case, _ in finding.cases if in_full(case)}
+    chosen: dict[tuple[str, int], tuple[CaseResult, str | None]] = {}
     for group in groups:
         for index, finding in enumerate(group.findings):
             if finding.check.verdict in (Verdict.FAIL, Verdict.ERROR):
                 continue
             cases = [case for case, _ in finding.cases]
-            again = [case for case in cases if case.id in shown]
+            again = [case for case in cases if case.id in anchors]
             case = again[0] if again else min(cases, key=lambda c: sum(len(f.text) for f in c.frames))
-            chosen[(group.anchor, index)] = (case, not again)
-            shown.add(case.id)
+            chosen[(group.anchor, index)] = (case, anchors.get(case.id))
+            anchors.setdefault(case.id, f"frames-{case.id}")
     return chosen

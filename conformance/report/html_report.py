@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from ..results import Frame, RunResult, Verdict
+from ..results import CaseResult, Frame, RunResult, Verdict
 from ..spec import Spec
 from .common import (
     COLUMNS,
@@ -35,9 +35,11 @@ from .common import (
     discrepancies_seen,
     examples,
     expectation_note,
+    fails_run,
     frame_line,
     group_anchors,
     incomplete_line,
+    is_error,
     not_passed,
     outcome,
     outcome_key,
@@ -90,6 +92,11 @@ def render(run: RunResult, spec: Spec, *, incomplete: str | None = None,
     """The page: facts, summary, legend, requirements not met, cases worst first, discrepancies, requirements met."""
     groups = requirement_groups(run, spec)
     anchors = group_anchors(groups)
+
+    def in_full(case: CaseResult) -> bool:
+        """Whether the case gets a block of its own, frames and all (else one line)."""
+        return fails_run(case, run) or is_error(case)
+
     return _ENV.get_template("report.html.j2").render(
         run=run,
         css=Markup(CSS),
@@ -112,9 +119,10 @@ def render(run: RunResult, spec: Spec, *, incomplete: str | None = None,
         not_passed=not_passed,
         status=status,
         status_key=status_key,
+        in_full=in_full,
         expected=lambda case: expectation_note(case, expectations),
         anchor=lambda check: anchors[(check.requirements, check.doc)],
-        examples=examples(groups),
+        examples=examples(groups, in_full),
         check_diff=check_diff,
         diff_html=_diff,
         frames_html=_frames,
