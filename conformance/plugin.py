@@ -33,6 +33,7 @@ from .hypo.plan import PROFILES
 from .hypo.record import PropertyRun
 from .hypo.reproduce import PRINTED_CHARS
 from .paths import data_dir
+from .profile import ProfileError
 from .report.common import status_key
 from .results import CaseResult, RunResult, Verdict
 from .runner import (
@@ -42,10 +43,12 @@ from .runner import (
     expectation_diffs,
     load_expectations,
     make_profile,
+    plan_run,
     probe,
     target_url,
 )
 from .spec import load_spec
+from .transport import TargetUnreachable
 
 if TYPE_CHECKING:
     from _pytest._code.code import TerminalRepr  # what Item.repr_failure may return; pytest does not re-export it
@@ -82,9 +85,13 @@ class _Target:
         self.thread = threading.Thread(target=self.loop.run_forever, name="lcm-conformance", daemon=True)
         self.thread.start()
         self.stack = contextlib.AsyncExitStack()
-        url, _ = self.call(self.stack.enter_async_context(target_url(options)))
-        self.profile = make_profile(options, url)
-        self.call(probe(self.profile))
+        try:
+            url, _ = self.call(self.stack.enter_async_context(target_url(options)))
+            self.profile = make_profile(options, url)
+            self.call(probe(self.profile))
+        except BaseException:
+            self.close()
+            raise
         from .engine import CaseRunner
 
         self.runner = CaseRunner(load_spec(), self.profile)
@@ -115,10 +122,14 @@ class _State:
             dialect=config.getoption("lcm_dialect"), hypothesis_profile=config.getoption("lcm_hypothesis_profile"),
             hypothesis_db=config.getoption("lcm_hypothesis_db"), report_dir=config.getoption("lcm_report_dir"),
         )
-        try:
+        try:  # a bad profile, target URL or expectations file stops the session before anything is sent
+            if self.options.profile or self.options.target:
+                make_profile(self.options, self.options.target)
+            if self.options.expectations:
+                plan_run(load_spec(), self.options)  # names the ids that are no case
             self.expected = load_expectations(self.options.expectations) if self.options.expectations \
                 else Expectations()
-        except UsageError as exc:
+        except (UsageError, ProfileError) as exc:
             raise pytest.UsageError(str(exc)) from exc
         self._target: _Target | None = None
         self._session: Session | None = None
@@ -127,7 +138,10 @@ class _State:
     @property
     def target(self) -> _Target:
         if self._target is None:
-            self._target = _Target(self.options)
+            try:
+                self._target = _Target(self.options)
+            except TargetUnreachable as exc:  # said once, not once per item; the CLI's exit code
+                pytest.exit(f"lcm-conformance: {exc}", returncode=3)
         return self._target
 
     @property

@@ -33,10 +33,8 @@ def run(*command: str | Path, cwd: Path | None = None) -> str:
 
 
 def build_wheel(out: Path) -> Path:
-    isolation = [] if importlib.util.find_spec("hatchling") else ["--use-pep517"]
-    no_isolation = ["--no-build-isolation"] if not isolation else []
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", *no_isolation, *isolation, "--quiet",
-        "--wheel-dir", out, SOURCE_ROOT)
+    offline = ["--no-build-isolation"] if importlib.util.find_spec("hatchling") else []
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", *offline, "--quiet", "--wheel-dir", out, SOURCE_ROOT)
     (wheel,) = out.glob("lcm_conformance-*.whl")
     return wheel
 

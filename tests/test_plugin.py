@@ -14,6 +14,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -142,8 +143,6 @@ def test_a_target_and_no_path_collect_the_installed_cases_from_any_directory(tmp
 
 
 def test_an_expected_failure_is_an_xfail_that_gives_the_files_reason() -> None:
-    from types import SimpleNamespace
-
     from conformance.expectations import Expectations
     from conformance.results import CaseResult
 
@@ -155,3 +154,30 @@ def test_an_expected_failure_is_an_xfail_that_gives_the_files_reason() -> None:
                                user_properties=[], result=lambda state, result=result: result)
         with pytest.raises(outcome, match=r"expected FAIL \(vendor ticket 42\)"):
             plugin._ResultItem.runtest(item)  # type: ignore[arg-type]
+
+
+def plugin_state(tmp_path: Path, **options: Any) -> plugin._State:
+    """The plugin's session state for these ``--lcm-…`` options (the rest at their defaults)."""
+    given = {"lcm_target": None, "lcm_profile": None, "lcm_strict": False, "lcm_expectations": None,
+             "lcm_dialect": "samples", "lcm_hypothesis_profile": "off", "lcm_hypothesis_db": None,
+             "lcm_report_dir": None, **options}
+    config = SimpleNamespace(getoption=given.__getitem__)
+    return plugin._State(config)  # type: ignore[arg-type]
+
+
+def test_a_bad_target_profile_or_expectations_file_is_a_usage_error_before_anything_is_sent(tmp_path: Path) -> None:
+    (tmp_path / "profile.yaml").write_text("url: ws://127.0.0.1:1/\nfixtures: {call: 1}\n", encoding="utf-8")
+    (tmp_path / "expected.yaml").write_text("MDC.no-such-case: FAIL\n", encoding="utf-8")
+    for options, named in (({"lcm_target": "http://127.0.0.1:1/"}, "ws:// or wss://"),
+                           ({"lcm_profile": tmp_path / "profile.yaml"}, "fixtures"),
+                           ({"lcm_target": "ws://127.0.0.1:1/", "lcm_expectations": tmp_path / "expected.yaml"},
+                            "MDC.no-such-case")):
+        with pytest.raises(pytest.UsageError, match=re.escape(named)):
+            plugin_state(tmp_path, **options)
+
+
+def test_an_unreachable_target_stops_the_session_once_with_the_clis_exit_code(tmp_path: Path) -> None:
+    state = plugin_state(tmp_path, lcm_target="ws://127.0.0.1:1/")
+    with pytest.raises(pytest.exit.Exception, match="unreachable") as stopped:
+        state.target  # noqa: B018 -- the first item to run asks for the target
+    assert stopped.value.returncode == 3
