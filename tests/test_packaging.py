@@ -18,11 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from conformance.paths import SOURCE_ROOT
 from conformance.server import background_server
 from test_plugin import clean_env, pytest_in, reported_counts, summary_counts
 
 BOUND = 120.0
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def run(*command: str | Path, cwd: Path | None = None) -> str:
@@ -34,7 +34,7 @@ def run(*command: str | Path, cwd: Path | None = None) -> str:
 
 def build_wheel(out: Path) -> Path:
     offline = ["--no-build-isolation"] if importlib.util.find_spec("hatchling") else []
-    run(sys.executable, "-m", "pip", "wheel", "--no-deps", *offline, "--quiet", "--wheel-dir", out, SOURCE_ROOT)
+    run(sys.executable, "-m", "pip", "wheel", "--no-deps", *offline, "--quiet", "--wheel-dir", out, ROOT)
     (wheel,) = out.glob("lcm_conformance-*.whl")
     return wheel
 
