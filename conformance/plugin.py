@@ -164,13 +164,10 @@ _KEY = pytest.StashKey[_State]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.stash[_KEY] = _State(config)
-    if _target_given(config) and config.args_source is not pytest.Config.ArgsSource.ARGS:
+    state = config.stash[_KEY] = _State(config)
+    given = state.options.target or state.options.profile
+    if given and config.args_source is not pytest.Config.ArgsSource.ARGS:
         config.args = [str(data_dir("cases"))]  # a target and no path: the installed suite
-
-
-def _target_given(config: pytest.Config) -> bool:
-    return bool(config.getoption("lcm_target") or config.getoption("lcm_profile"))
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
