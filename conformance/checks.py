@@ -287,6 +287,16 @@ def _absent(sent: Any, got: Any) -> str | None:
     return None
 
 
+def handed_out(ctx: StepContext) -> list[Any]:
+    """The contacts a reply hands out (none for a refusal): what a trace's state learns from it."""
+    return _contacts(ctx)
+
+
+def contact_ids(value: Any) -> set[str]:
+    """The identities of the contacts in a value, as the state checks tell contacts apart."""
+    return _accounts(value)
+
+
 def _contacts(ctx: StepContext) -> list[Any]:
     """The contacts a reply hands out: none when it is a refusal (its body is no contact)."""
     if refusal_sign(ctx.api, ctx.exchange.message) is not None:

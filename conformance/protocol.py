@@ -576,6 +576,13 @@ class Correlator:
             return self._finish(Status.FLOODED, now, None, reason)
         return None
 
+    def answers(self, event: Event) -> bool:
+        """Whether a parsed frame (:func:`parse_frame`) would answer the request in flight,
+        without reading it: for a reader holding several requests at once (the trace audit),
+        which must see every request a frame could answer before giving it to one."""
+        self._require_awaiting()
+        return self._matches(event)
+
     def shorten(self, deadline: float) -> None:
         """Bring the deadline forward (the target's silence is established sooner)."""
         self._require_awaiting()

@@ -1,0 +1,167 @@
+"""What a whole trace shows about contacts: who holds each one, which are closed (pure).
+
+Learnt from the replies alone, as a long-lived target's state is learnt by the cases: a
+download hands contacts to the agent that asked (and a re-fetch says which it holds), a
+skip that succeeds closes a contact (Skip Manual Dial Contact: Overview). What the trace
+cannot show is forgotten rather than guessed: a non-PEWC skip closes one of the agent's
+non-consent contacts, but not which, so those become unknown; an outcome set for a
+contact's account may change its state, so it does too. A reservation is taken to last
+for the whole trace (the pages give ExpiryTime but not what follows it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from ..checks import contact_ids
+from ..messages import member, to_table_type, truthy
+from ..spec import Api
+
+ROLES: Final[Mapping[str, Mapping[str, str]]] = {
+    "GetReservedManualDialContact": {"agent": "AgentID", "count": "NumberOfContactsRequired", "consent": "Consent",
+                                     "reserved": "ReservedContacts"},
+    "SkipManualDialContact": {"agent": "UserId", "account": "AccountNumber", "phone": "PhoneNumber",
+                              "outcome": "OutcomeId"},
+    "SkipNonPEWCContact": {"agent": "UserId"},
+    "SetCallOutcomeWithComments": {"agent": "UserID", "account": "AccountNumber", "callid": "callid",
+                                   "outcome": "OutcomeID"},
+    "ManualDialCall": {"phone": "PhoneNumber"},
+}
+"""What each Data Parameters row is, by its table name: who asks, which contact, how many.
+``tests/test_audit.py`` holds every name to its page's table."""
+
+
+def canonical(api: Api, data: Any) -> dict[str, Any]:
+    """A request's data under the table names, in the table types (``Yes`` is true, 1 is
+    "1"): two requests written in different forms compare equal when they ask the same."""
+    out: dict[str, Any] = {}
+    for row in api.request_data:
+        value = member(data, row.name)
+        if value is None:
+            continue
+        try:
+            out[row.name] = to_table_type(row, value)
+        except (TypeError, ValueError):
+            out[row.name] = value
+    return out
+
+
+def role(api: Api, values: Mapping[str, Any], name: str) -> Any:
+    """A request's value for one role (``agent``, ``account``, ...), or None."""
+    row = ROLES.get(api.name, {}).get(name)
+    return values.get(row) if row is not None else None
+
+
+def _ref(contact: Any) -> dict[str, Any]:
+    """The least of a contact that keeps its identity (``checks.contact_ids``), for messages."""
+    if not isinstance(contact, dict):
+        return {"contact": contact}
+    for name in ("AccountNumber", "ContactID"):
+        value = member(contact, name)
+        if value is not None:
+            return {name: value}
+    return dict(contact)
+
+
+def _key(contact: Any) -> str | None:
+    keys = contact_ids([contact])
+    return next(iter(keys)) if keys else None
+
+
+@dataclass
+class Held:
+    """One contact the trace has seen handed out."""
+
+    ref: dict[str, Any]
+    holder: str | None
+    consent: bool | None
+    phone: str | None
+    closed: str | None = None
+    """Where the skip that closed it is (a trace line), or None while it is open."""
+
+
+class Contacts:
+    """The trace's contacts by identity, and each agent's."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, Held] = {}
+        self._agents: dict[str, set[str]] = {}
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def get(self, account: Any) -> Held | None:
+        """A contact by its LCM key (what a skip names it by)."""
+        return self._by_key.get(str(account)) if account is not None else None
+
+    def held(self, agent: str, consent: bool | None = None) -> list[dict[str, Any]]:
+        """The contacts the trace shows ``agent`` holds (of one consent type, when given)."""
+        return [h.ref for k in sorted(self._agents.get(agent, ())) if (h := self._by_key[k]).closed is None
+                and (consent is None or h.consent is consent)]
+
+    def elsewhere(self, agent: str, contacts: Iterable[Any]) -> list[dict[str, Any]]:
+        """Those of ``contacts`` another agent holds."""
+        return [h.ref for c in contacts if (h := self._by_key.get(_key(c) or "")) is not None
+                and h.closed is None and h.holder is not None and h.holder != agent]
+
+    def closed(self, contacts: Iterable[Any]) -> list[dict[str, Any]]:
+        """Those of ``contacts`` a skip closed earlier in the trace."""
+        return [h.ref for c in contacts if (h := self._by_key.get(_key(c) or "")) is not None and h.closed]
+
+    def hand_out(self, agent: str, contacts: Iterable[Any], asked_consent: Any) -> None:
+        """Contacts a download gave ``agent``: now its own."""
+        for contact in contacts:
+            key = _key(contact)
+            if key is None:
+                continue
+            own = member(contact, "Consent")
+            consent = truthy(own) if own is not None else (truthy(asked_consent) if asked_consent is not None else None)
+            phone = member(contact, "PhoneNumber")
+            previous = self._by_key.get(key)
+            if previous is not None and previous.holder is not None:
+                self._agents.get(previous.holder, set()).discard(key)
+            self._by_key[key] = Held(_ref(contact), agent, consent, None if phone is None else str(phone),
+                                     previous.closed if previous is not None else None)
+            self._agents.setdefault(agent, set()).add(key)
+
+    def close(self, account: Any, where: str) -> None:
+        """A skip of this contact succeeded: it is closed for good."""
+        held = self.get(account)
+        if held is None:
+            return
+        if held.holder is not None:
+            self._agents.get(held.holder, set()).discard(str(account))
+        held.holder, held.closed = None, where
+
+    def forget(self, account: Any) -> None:
+        """Something the trace cannot read changed this contact: stop judging by it."""
+        held = self._by_key.pop(str(account), None) if account is not None else None
+        if held is not None and held.holder is not None:
+            self._agents.get(held.holder, set()).discard(str(account))
+
+    def forget_agent(self, agent: str, consent: bool) -> None:
+        """One of the agent's contacts of this type changed, the trace does not say which."""
+        for key in list(self._agents.get(agent, ())):
+            held = self._by_key[key]
+            if held.consent is consent or held.consent is None:
+                self.forget(key)
+
+
+def outcome_matches(row_value: Any, known: Iterable[str], api: Api, row_name: str) -> bool:
+    """Whether an outcome id a request sends is one the target profile names as valid."""
+    if row_value is None:
+        return False
+    row = api.field(f"request.data.{row_name}")
+    wanted = {_text(to_table_type(row, k)) for k in known if k}
+    try:
+        return _text(to_table_type(row, row_value)) in wanted
+    except (TypeError, ValueError):
+        return False
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
