@@ -76,8 +76,10 @@ class Auditor:
     """Events in, results out. ``client``/``server``: which side to judge."""
 
     def __init__(self, spec: Spec, profile: Profile, *, client: bool = True, server: bool = True,
-                 examples: int = EXAMPLES) -> None:
+                 examples: int = EXAMPLES, label: str = "line") -> None:
         self.spec = spec
+        self.label = label
+        """How a result names where a frame is: ``line 14`` of a trace, ``request 14`` of a live session."""
         self.profile = profile
         self.client = client
         self.server = server
@@ -138,7 +140,7 @@ class Auditor:
             shown = [Frame("sent", event.t, text)]
             for ident, check in judged.checks:
                 title = f"{name}: the application writes {check.name} as the tables do"
-                self.tally.add(ident, name, title, check, f"line {event.line}", shown, (event.line,), text)
+                self.tally.add(ident, name, title, check, f"{self.label} {event.line}", shown, (event.line,), text)
         if not self.server:
             return
         link = self._link(event.conn)
@@ -263,6 +265,10 @@ class Auditor:
         return [refused] if expected.kind == "invalid" else ["answered", refused]
 
     # ----------------------------------------------------------------- ending
+
+    def results(self) -> list[CaseResult]:
+        """The results so far, without ending anything (a live session writes them as it goes)."""
+        return self.tally.results()
 
     def finish(self) -> list[CaseResult]:
         """The results, once every event was fed: requests still waiting are judged at the

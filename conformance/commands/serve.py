@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING
 
 import yaml
 
+from ..judging import LiveJudge
+from ..report import prepare_dir
+from ..report.terminal import print_summary
 from ..server import Limits, SeedError, running_server
 from ..server.bindings import load_bindings
 from ..server.default_seed import default_seed
@@ -40,8 +43,15 @@ variant's own dialect and version win over --dialect and --cm-version. A foreign
 serves the foreign target (written from the pages alone), which takes only --host,
 --port and --token.
 
+--judge turns it into a test bench for an agent application: every request a client
+sends is judged against the request tables, as `lcm-conformance audit` judges a trace's
+client side (PASS as the tables write it, NON-STRICT as only a sample shows it, FAIL for
+a missing mandatory row or an undocumented subtopic, per requirement id). results.json in
+--report-dir is rewritten after every request; the four reports are written on stop.
+
 examples:
   lcm-conformance serve --port 8765
+  lcm-conformance serve --port 8765 --judge --report-dir app-report
   lcm-conformance serve --dialect tables --seed my-seed.yaml --token s3cret
   lcm-conformance serve --print-seed > my-seed.yaml
   lcm-conformance serve --mutant state.shared-reservation
@@ -71,27 +81,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-q", "--quiet", action="store_true", help="no per-request log lines")
     parser.add_argument("--print-seed", action="store_true", help="print the default seed as YAML and exit")
     parser.add_argument("--mutant", metavar="NAME", help="serve this mutant or correct variant (see `mutants list`)")
+    parser.add_argument("--judge", action="store_true",
+                        help="judge every request clients send against the request tables (needs --report-dir)")
+    parser.add_argument("--report-dir", type=Path, metavar="DIR",
+                        help="with --judge: results.json after every request, the four reports on stop")
 
 
-def _server(args: argparse.Namespace, limits: Limits, mutant: Target | None) -> AbstractAsyncContextManager[str]:
+def _server(args: argparse.Namespace, limits: Limits, mutant: Target | None,
+            judge: LiveJudge | None) -> AbstractAsyncContextManager[str]:
     """The reference server, or the mutant or variant ``--mutant`` names."""
     options = dict(host=args.host, port=args.port, dialect=args.dialect, seed=args.seed,
                    cm_version=args.cm_version, token=args.token, limits=limits)
     if mutant is None:
-        return running_server(**options)
+        return running_server(**options, observer=judge)
     from ..mutants.serving import running_target
 
     return running_target(mutant, **options)
 
 
-async def _serve(args: argparse.Namespace, limits: Limits, mutant: Target | None) -> None:
+async def _serve(args: argparse.Namespace, limits: Limits, mutant: Target | None, judge: LiveJudge | None) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with _server(args, limits, mutant) as url:
+    async with _server(args, limits, mutant, judge) as url:
+        if judge is not None:
+            judge.target = f"the clients of the reference server at {url}"
         print(f"listening {url}", flush=True)
         await stop.wait()
+
+
+def _judge(args: argparse.Namespace) -> LiveJudge | str | None:
+    """The live judge ``--judge`` asks for, or why it cannot be had (a usage error)."""
+    if not args.judge:
+        return "--report-dir is only read with --judge" if args.report_dir else None
+    if args.report_dir is None:
+        return "--judge needs --report-dir DIR (where results.json and the reports go)"
+    if args.mutant is not None:
+        return "--judge judges the clients of the reference server; it does not serve a mutant"
+    try:
+        prepare_dir(args.report_dir)
+    except OSError as exc:
+        return f"--report-dir {args.report_dir}: cannot write reports there ({exc})"
+    return LiveJudge(args.report_dir)
 
 
 def _mutant(name: str) -> Target | None:
@@ -127,6 +159,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"lcm-conformance serve: no mutant or variant {args.mutant!r}; "
               "`lcm-conformance mutants list` names them", file=sys.stderr)
         return 2
+    judge = _judge(args)
+    if isinstance(judge, str):
+        print(f"lcm-conformance serve: {judge}", file=sys.stderr)
+        return 2
     limits = Limits(
         max_connections=args.max_connections,
         messages_per_second=args.rate or None,
@@ -136,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
     logging.basicConfig(stream=sys.stderr, format="%(asctime)s %(message)s", level=logging.WARNING)
     logging.getLogger("conformance.server").setLevel(logging.WARNING if args.quiet else logging.INFO)
     try:
-        asyncio.run(_serve(args, limits, mutant))
+        asyncio.run(_serve(args, limits, mutant, judge))
     except SeedError as exc:
         print(f"lcm-conformance serve: seed: {exc}", file=sys.stderr)
         return 2
@@ -144,4 +180,13 @@ def run(args: argparse.Namespace) -> int:
         print(f"lcm-conformance serve: cannot listen on {args.host}:{args.port}: {exc.strerror or exc}",
               file=sys.stderr)
         return 2
+    if judge is not None:
+        _judged(judge)
     return 0
+
+
+def _judged(judge: LiveJudge) -> None:
+    """The judge's summary and reports, once the server has stopped."""
+    written = judge.finish()
+    print_summary(judge.run(), spec=judge.spec)
+    print(f"{judge.requests} requests judged; reports: " + ", ".join(str(p) for p in written.values()), flush=True)

@@ -66,12 +66,19 @@ class Gate:
         self.admitted.discard(connection)
 
 
-async def _session(service: Service, limits: Limits, gate: Gate, connection: ServerConnection) -> None:
+Observer = Callable[[ServerConnection, str | bytes], None]
+"""Sees every frame a client sends, before it is served (``serve --judge`` judges requests so)."""
+
+
+async def _session(service: Service, limits: Limits, gate: Gate, connection: ServerConnection,
+                   observer: Observer | None = None) -> None:
     loop = asyncio.get_running_loop()
     bucket = TokenBucket(limits.messages_per_second, limits.burst, loop.time()) if limits.messages_per_second else None
     peer = "{}:{}".format(*connection.remote_address[:2])
     try:
         async for frame in connection:
+            if observer is not None:
+                observer(connection, frame)
             if bucket is not None and (delay := bucket.take(loop.time())) > 0:
                 await asyncio.sleep(delay)
             started = time.perf_counter()
@@ -106,12 +113,14 @@ async def running_service(
     port: int = 0,
     token: str | None = None,
     limits: Limits | None = None,
+    observer: Observer | None = None,
 ) -> AsyncIterator[str]:
-    """Serve any :class:`Service` (the clean one, or one with injected faults); yield its URL."""
+    """Serve any :class:`Service` (the clean one, or one with injected faults); yield its URL.
+    ``observer`` sees each frame a client sends before it is served."""
     limits = limits or Limits()
     gate = Gate(token, limits.max_connections)
     async with serve(
-        functools.partial(_session, service, limits, gate),
+        functools.partial(_session, service, limits, gate, observer=observer),
         host,
         port,
         process_request=gate,
@@ -130,11 +139,12 @@ async def running_server(
     cm_version: int | None = None,
     token: str | None = None,
     limits: Limits | None = None,
+    observer: Observer | None = None,
 ) -> AsyncIterator[str]:
     """Run the reference server in this event loop; yield its URL, ``ws://127.0.0.1:PORT/``."""
     limits = limits or Limits()
     service = build_service(dialect=dialect, seed=seed, cm_version=cm_version, max_frame_bytes=limits.max_frame_bytes)
-    async with running_service(service, host=host, port=port, token=token, limits=limits) as url:
+    async with running_service(service, host=host, port=port, token=token, limits=limits, observer=observer) as url:
         yield url
 
 
