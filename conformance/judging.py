@@ -32,6 +32,7 @@ class LiveJudge:
     def __init__(self, report_dir: Path, *, target: str = "the reference server's clients",
                  spec: Spec | None = None) -> None:
         self.report_dir = Path(report_dir)
+        self.report_dir.mkdir(parents=True, exist_ok=True)
         self.spec = spec or load_spec()
         self.target = target
         self.auditor = Auditor(self.spec, default_profile("ws://127.0.0.1/"), server=False, label="request")

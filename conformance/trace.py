@@ -279,9 +279,8 @@ def _frame(obj: dict[str, Any], line: int) -> Frame:
 
 
 def _close(obj: dict[str, Any], line: int) -> Close:
-    code = obj.get("code")
-    return Close(line, _t(obj), _conn(obj), _choice(obj, "by", (CLIENT, SERVER, PROXY)),
-                 CONNECTION_LOST if code is None else _code(obj, "code"), _str(obj, "reason", ""))
+    return Close(line, _t(obj), _conn(obj), _choice(obj, "by", (CLIENT, SERVER, PROXY)), _code(obj, "code"),
+                 _str(obj, "reason", ""))
 
 
 def _end(obj: dict[str, Any], line: int) -> End:
