@@ -8,10 +8,18 @@ API that goes unanswered while the others are answered (only that API stops), an
 target that closes the connection after every reply. It also counts the frames that
 answered no request: a target that sends many of them for each request it is asked is
 flooding, one FAIL for the whole run; past :data:`FLOOD_STOP` it trips too.
+
+Cases and property runs may run at once, on many connections and on worker threads, so
+"in a row" is in the order the waits end, whatever the connection: any reply resets the
+count. A request still in flight when the breaker trips proves nothing more; its silence
+(or a close) makes its case NOT RUN with the breaker's reason (:meth:`Breaker.observe`),
+so a run stopped early shows as many silences as a sequential run would, whatever the
+number of connections.
 """
 
 from __future__ import annotations
 
+import threading
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -49,14 +57,31 @@ class Breaker:
     """How long the latest valid requests took to be answered."""
     consumed: Ledger = field(default_factory=Ledger)
     """What the run took from the target (every exchange passes here)."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
+    """Property runs record from worker threads, cases from the event loop."""
 
-    def observe(self, exchange: Exchange, *, valid: bool, api: str | None = None) -> None:
-        """Record one exchange; a valid request's silence counts towards tripping."""
+    def observe(self, exchange: Exchange, *, valid: bool, api: str | None = None) -> str | None:
+        """Record one exchange; a valid request's silence counts towards tripping.
+
+        Returns why the exchange proves nothing, or None: a valid request left unanswered
+        after the breaker (for the target, or for this API) had tripped on other
+        connections while it was in flight. Its silence is not counted, and its case is
+        not run, naming the breaker's reason."""
+        with self._lock:
+            missed = valid and not exchange.answered
+            if missed and (why := self.stopped or (self.api_stopped.get(api) if api else None)):
+                self.requests += 1
+                self.strays += exchange.unmatched_count
+                return f"{why} (this request was in flight when it did)"
+            self._observe(exchange, valid=valid, api=api)
+            return None
+
+    def _observe(self, exchange: Exchange, *, valid: bool, api: str | None) -> None:
         self.requests += 1
         self.strays += exchange.unmatched_count
         self.consumed.tally(exchange)
         if valid and exchange.status is not Status.CLOSED:  # a close fails its case at once
-            self.heard(exchange.answered, exchange.reason)
+            self._heard(exchange.answered, exchange.reason)
         if valid and exchange.answered:
             self.latencies.append(exchange.elapsed)
         if valid and api is not None:
@@ -68,17 +93,25 @@ class Breaker:
         if self.strays > FLOOD_STOP and self.stopped is None:
             self.stopped = f"the target flooded the run: {self.flooding()}"
 
-    def kept_open(self, kept: bool) -> None:
-        """Record whether a connection outlived a reply; trip after ``limit`` closes in a row."""
-        self.closes = 0 if kept else self.closes + 1
-        if self.closes >= self.limit and self.stopped is None:
-            self.stopped = (f"the target closed the connection after its reply {self.closes} times in a row: "
-                            "every case that sends more than one request would fail the same way")
+    def kept_open(self, kept: bool) -> str | None:
+        """Record whether a connection outlived a reply; trip after ``limit`` closes in a row.
+
+        Returns why a close proves nothing, or None: the breaker had tripped while the
+        request was in flight (as :meth:`observe`)."""
+        with self._lock:
+            if not kept and self.stopped:
+                return f"{self.stopped} (this request was in flight when it did)"
+            self.closes = 0 if kept else self.closes + 1
+            if self.closes >= self.limit and self.stopped is None:
+                self.stopped = (f"the target closed the connection after its reply {self.closes} times in a row: "
+                                "every case that sends more than one request would fail the same way")
+            return None
 
     def settle(self, floor: float) -> float:
         """How long to wait for a refusal once the target has read past the request: at
         least ``floor``, and twice the slowest recent answer (a slow target answers late)."""
-        return max(floor, 2 * max(self.latencies, default=0.0))
+        with self._lock:
+            return max(floor, 2 * max(self.latencies, default=0.0))
 
     def refuses(self, api: str) -> str | None:
         """Why nothing more is sent to this API (or to the target), or None."""
@@ -86,6 +119,10 @@ class Breaker:
 
     def heard(self, answered: bool, reason: str) -> None:
         """Record whether a valid request got its reply; trip after ``limit`` misses in a row."""
+        with self._lock:
+            self._heard(answered, reason)
+
+    def _heard(self, answered: bool, reason: str) -> None:
         self.silent = 0 if answered else self.silent + 1
         if self.silent >= self.limit and self.stopped is None:
             self.stopped = (f"{self.silent} requests in a row got no reply: the target stopped answering "

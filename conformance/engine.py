@@ -3,6 +3,8 @@
 The engine joins the pure parts (cases, messages, checks) to the transport. One case
 gets its own connections (one per agent), so a case that breaks a connection does
 not spill into the next one; the target's state is shared, as it is for real clients.
+Cases may run at once (:mod:`conformance.schedule`): a case opens its first connection,
+then waits its :class:`Turn` before each step that touches state another case touches.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import shlex
 import time
 import traceback
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from .breaker import Breaker
 from .cases import Case, Step, fill
@@ -51,6 +53,13 @@ least: the run's breaker raises it to twice the slowest recent answer."""
 WITHDRAWN_WORDS = re.compile(r"unknown|unsupported|not supported|not offered|not available|no longer|withdrawn"
                              r"|not implemented|deprecated", re.IGNORECASE)
 """How a refusal says an API is not offered (our inference: the pages give no such text)."""
+
+
+class Turn(Protocol):
+    """A case's place in the run's order (:class:`conformance.schedule.Turn`)."""
+
+    async def before(self, step: int) -> None:
+        """Wait until step ``step`` (1-based) may touch the state it touches."""
 
 
 class NotRun(Exception):
@@ -137,8 +146,11 @@ class CaseRunner:
             if not self.base_variables.get(need):
                 raise NotRun(NEEDS.get(need, f"the target profile gives no {need} fixture"))
 
-    async def run(self, case: Case) -> CaseResult:
+    async def run(self, case: Case, turn: Turn | None = None) -> CaseResult:
         """Run one case; never raises: whatever happens ends in a verdict.
+
+        ``turn``: waited before each step, once the step's connection is open (so opening
+        it costs no time on a chain of cases that wait for one another).
 
         A FAIL check once recorded always decides the verdict; else an exception of ours
         makes it ERROR; else a precondition the target could not meet makes it NOT RUN
@@ -162,6 +174,12 @@ class CaseRunner:
                 conn = connections.get(step.agent)
                 if conn is None:
                     conn = connections[step.agent] = self._connection(step.agent)
+                    if step.agent != ANONYMOUS:  # a refused handshake is the anonymous step's answer
+                        await conn.connect()
+                if turn is not None:
+                    await turn.before(number)
+                    if self.breaker.stopped:
+                        raise NotRun(self.breaker.stopped)
                 await self._step(case, number, step, conn, variables, run)
         except NotRun as why:
             result.not_run = str(why)
@@ -210,6 +228,7 @@ class CaseRunner:
         refusal = step.expect == "reply"
         subtopic, callid = reply_key(self.spec, text, api, message)
         quick = refusal and not _documented_reply(step)
+        api_name = api.name if api is not None else None
         wait = min(REFUSAL_WAIT, self.profile.timeouts.response) if quick else None
         connects = conn.connects
         base = time.perf_counter() - run.t0
@@ -226,7 +245,8 @@ class CaseRunner:
         run.strays += exchange.unmatched_count if exchange.answered else 0
         run.frames.extend(Frame(f.direction, round(base + f.at, 4), f.text) for f in exchange.log.frames)
         # Silence counts towards the breaker wherever a reply is documented.
-        self.breaker.observe(exchange, valid=not quick, api=api.name if api is not None else None)
+        if late := self.breaker.observe(exchange, valid=not quick, api=api_name):
+            raise NotRun(late)
         if api is not None and not refusal and withdrawal(api, exchange, self.profile):
             self.withdrawn[api.name] = (f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) "
                                         f"was refused as not offered: {_show_reply(exchange)}")
@@ -235,8 +255,8 @@ class CaseRunner:
         previous = run.last.get(step.agent)
         if previous is not None:
             closed = conn.connects > connects
-            if previous == "valid":
-                self.breaker.kept_open(not closed)
+            if previous == "valid" and (late := self.breaker.kept_open(not closed)):
+                raise NotRun(late)
             if closed:
                 run.checks.append(_numbered(_kept_open(ctx, after_reply=previous == "valid"), number))
         if exchange.answered or exchange.status is Status.CLOSED or (refusal and exchange.status is Status.TIMEOUT):

@@ -4,6 +4,9 @@ Used by ``lcm-conformance run`` and by the pytest plugin. With no target the
 embedded reference server is started on a free loopback port and tested like any
 other target: the suite knows it only through its wire. After the example cases come
 the Hypothesis property and stateful runs (:mod:`conformance.hypo`), one result each.
+Up to ``jobs`` of them run at once, each on its own connections, in an order that gives
+every case the verdict a run one at a time gives (:mod:`conformance.schedule`); results
+come back in plan order whatever finishes first.
 """
 
 from __future__ import annotations
@@ -12,28 +15,38 @@ import asyncio
 import contextlib
 import json
 import time
+import warnings
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hypothesis.errors import HypothesisDeprecationWarning
+
 from . import __version__
 from .breaker import FLOOD_PER_REQUEST, Breaker
 from .cases import Case, CaseError, load_case_file, load_cases
-from .engine import CaseRunner
+from .engine import CaseRunner, Turn
 from .expectations import Expectations, ExpectationsError, unknown_ids
 from .expectations import read as read_expectations
 from .hypo import suite as hypothesis_suite
+from .hypo.driver import Session
 from .hypo.plan import PROFILES
 from .hypo.record import PropertyRun
 from .messages import items, member
 from .profile import Profile, load_profile
 from .results import CaseResult, CheckResult, RunResult, Verdict
+from .schedule import Unit, case_keys, run_in_order, run_keys
 from .spec import Spec, load_spec
 from .transport import Connection, TargetUnreachable
 
 Progress = Callable[[CaseResult], None]
+RANDOM_MODULE = "Do not use the `random` module inside strategies"
+DEFAULT_JOBS = 8
+"""Cases and property runs at once by default (bench/bench_latency.py: the fastest on a
+remote target, and no slower than one at a time on loopback)."""
 
 
 class UsageError(ValueError):
@@ -58,6 +71,8 @@ class RunOptions:
     """Where Hypothesis keeps failing examples between runs; None keeps nothing."""
     report_dir: Path | None = None
     """Where a property test writes its shrunk failing example as a case file."""
+    jobs: int = DEFAULT_JOBS
+    """Cases and property runs at once, each on its own connections (1: one at a time)."""
 
 
 def _matches(ident: str, ids: tuple[str, ...]) -> bool:
@@ -92,6 +107,8 @@ def plan_run(spec: Spec, options: RunOptions) -> tuple[list[Case], list[Property
     failing example, say) and nothing else unless ids are given too; ids select suite
     cases and property runs (``property.*``, ``stateful.*``) alike; ``--api`` narrows both.
     """
+    if options.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, not {options.jobs}")
     if options.hypothesis_profile not in PROFILES:
         raise UsageError(f"unknown Hypothesis profile {options.hypothesis_profile!r}; one of {', '.join(PROFILES)}")
     if unknown := [a for a in options.apis if a not in spec.apis]:
@@ -239,38 +256,60 @@ async def probe(profile: Profile) -> None:
 
 
 async def run_cases(spec: Spec, profile: Profile, cases: list[Case], progress: Progress | None = None,
-                    *, label: str | None = None, breaker: Breaker | None = None) -> list[CaseResult]:
-    """Run cases one after another within the profile's whole-run time bound."""
+                    *, label: str | None = None, breaker: Breaker | None = None, jobs: int = 1) -> list[CaseResult]:
+    """Run cases within the profile's whole-run time bound, up to ``jobs`` at once; their
+    results in the order of ``cases``. ``progress`` is told of each as it finishes."""
     runner = CaseRunner(spec, profile, target_label=label, breaker=breaker)
-    results: list[CaseResult] = []
+    return await _run_all(runner, cases, [], None, progress, jobs=jobs)
+
+
+async def _run_all(runner: CaseRunner, cases: list[Case], runs: list[PropertyRun], session: Session | None,
+                   progress: Progress | None, *, jobs: int) -> list[CaseResult]:
+    """The cases, then the property runs (on worker threads that send through this loop),
+    scheduled by the state their requests touch."""
+    spec, profile = runner.spec, runner.profile
+
+    def unit(index: int) -> Unit:
+        if index < len(cases):
+            return Unit(case_keys(spec, profile, cases[index]))
+        run = runs[index - len(cases)]
+        return Unit((run_keys(spec, profile, run),), shared=not run.drives)
+
     deadline = time.monotonic() + profile.timeouts.run
-    for case in cases:
+    loop = asyncio.get_running_loop()
+    workers = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(runs))), thread_name_prefix="lcm-property",
+                                 initializer=hypothesis_suite.warm, initargs=(spec,))
+
+    async def work(index: int, turn: Turn) -> CaseResult:
+        if index >= len(cases):
+            assert session is not None
+            await turn.before(1)
+            return await loop.run_in_executor(workers, runs[index - len(cases)].run, session)
+        case = cases[index]
         if time.monotonic() > deadline:
             result = CaseResult(case.id, case.title, case.api, case.requirements, case.doc, case.basis,
                                 Verdict.INFORMATIONAL, "")
             result.not_run = f"the whole run exceeded its {profile.timeouts.run:g}s bound"
             result.detail = f"not run: {result.not_run}"
-        else:
-            result = await runner.run(case)
-        results.append(result)
+            return result
+        return await runner.run(case, turn)
+
+    def done(_: int, result: CaseResult) -> None:
         if progress:
             progress(result)
-    return results
 
-
-async def run_properties(spec: Spec, profile: Profile, options: RunOptions, runs: list[PropertyRun],
-                         cases: list[CaseResult], progress: Progress | None = None, *,
-                         deadline: float = float("inf"), breaker: Breaker | None = None) -> list[CaseResult]:
-    """The property and stateful runs, on a worker thread that sends through this loop."""
-    session = hypothesis_suite.session(
-        spec, profile, options.hypothesis_profile, asyncio.get_running_loop(), database=options.hypothesis_db,
-        report_dir=options.report_dir, deadline=deadline, cases=cases, gated=options.expectations is not None,
-        breaker=breaker)
     try:
-        return await asyncio.to_thread(hypothesis_suite.run_all, session, runs, progress)
-    except asyncio.CancelledError:  # interrupted: the worker thread stops at its next message
-        session.interrupted.set()
+        with warnings.catch_warnings():
+            # Hypothesis checks the random module's state around each test; tests on several
+            # threads of one process see each other's, a false alarm (no strategy here uses it).
+            warnings.filterwarnings("ignore", RANDOM_MODULE, HypothesisDeprecationWarning)
+            return await run_in_order(len(cases) + len(runs), unit, work, jobs=jobs, done=done)
+    except BaseException:  # interrupted: each worker thread stops at its next message
+        if session is not None:
+            session.interrupted.set()
         raise
+    finally:
+        workers.shutdown(wait=False, cancel_futures=True)
 
 
 async def run_suite(options: RunOptions, progress: Progress | None = None) -> RunResult:
@@ -283,12 +322,14 @@ async def run_suite(options: RunOptions, progress: Progress | None = None) -> Ru
         profile = make_profile(options, url)
         label = f"{profile.url} (embedded reference server, {options.dialect} dialect)" if embedded else profile.url
         await probe(profile)
-        deadline = time.monotonic() + profile.timeouts.run
         breaker = Breaker()
-        results = await run_cases(spec, profile, cases, progress, label=profile.url, breaker=breaker)
-        if runs:
-            results += await run_properties(spec, profile, options, runs, results, progress, deadline=deadline,
-                                            breaker=breaker)
+        runner = CaseRunner(spec, profile, target_label=profile.url, breaker=breaker)
+        session = hypothesis_suite.session(
+            spec, profile, options.hypothesis_profile, asyncio.get_running_loop(), database=options.hypothesis_db,
+            report_dir=options.report_dir, deadline=time.monotonic() + profile.timeouts.run,
+            gated=options.expectations is not None, breaker=breaker, withdrawn=runner.withdrawn,
+        ) if runs else None
+        results = await _run_all(runner, cases, runs, session, progress, jobs=options.jobs)
         if (flood := breaker.flooding()) is not None:
             results.append(flooded(flood))
             if progress:
@@ -315,6 +356,6 @@ def run_blocking(options: RunOptions, progress: Progress | None = None) -> RunRe
 
 
 __all__ = [
-    "RunOptions", "TargetUnreachable", "UsageError", "detect_dialect", "exit_code", "expectation_diffs",
-    "load_expectations", "plan_run", "run_blocking", "run_suite", "select_cases",
+    "DEFAULT_JOBS", "RunOptions", "TargetUnreachable", "UsageError", "detect_dialect", "exit_code",
+    "expectation_diffs", "load_expectations", "plan_run", "run_blocking", "run_cases", "run_suite", "select_cases",
 ]

@@ -24,6 +24,7 @@ from websockets.exceptions import InvalidHandshake, InvalidStatus
 from websockets.protocol import State
 
 from .protocol import NO_REDACTION, Correlator, Exchange, Redactor, Request, Status
+from .server.limits import TokenBucket
 
 if TYPE_CHECKING:
     from .profile import Profile
@@ -140,6 +141,41 @@ def _unreachable_reason(exc: BaseException, connect_timeout: float) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+async def _overdue(ws: ClientConnection, core: Correlator, end: float, settle: float | None) -> Exchange | None:
+    """The wait for an answer ran out at ``end``: the answer, if it was read while this
+    process was held up (another task, the machine), else the expired exchange. None: one
+    more settle window, when the process was held up past the whole window (the target
+    had no fair chance to answer, as with many connections on a busy machine)."""
+    clock = asyncio.get_running_loop().time
+    for frame in await _pending(ws):
+        if (answer := core.receive(frame, clock())) is not None:
+            return answer
+    now = clock()
+    assert core.deadline is not None
+    if settle is not None and now - end > settle and now < core.deadline:
+        return None
+    core.shorten(end)
+    return core.expire(now)
+
+
+class Pace:
+    """At most ``rate`` requests a second, after a burst of ``burst``, over every
+    connection that shares it: a run on many connections asks no more of a target than
+    one on a single connection would. Used from the event loop's thread only."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self._bucket: TokenBucket | None = None
+
+    async def wait(self) -> None:
+        """Take a token, waiting until one is due (the rate limit, not a synchronisation)."""
+        now = asyncio.get_running_loop().time()
+        if self._bucket is None:
+            self._bucket = TokenBucket(self.rate, self.burst, now)
+        if (delay := self._bucket.take(now)) > 0:
+            await asyncio.sleep(delay)
+
+
 class Connection:
     """One agent's connection to the target, reopened on demand.
 
@@ -160,6 +196,7 @@ class Connection:
         max_frames: int = 1000,
         keep: int = 32,
         redact: Redactor = NO_REDACTION,
+        pace: Pace | None = None,
     ) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("ws", "wss") or not parts.hostname:
@@ -171,6 +208,8 @@ class Connection:
         self.max_frame_bytes = max_frame_bytes
         self.connects = 0
         """How many times a connection was opened (a reconnect count for reports)."""
+        self.pace = pace
+        """Shared with the run's other connections: each request waits for its token."""
         self._ssl = None
         if parts.scheme == "wss":
             self._ssl = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
@@ -268,6 +307,8 @@ class Connection:
         :class:`ResponseTimeout`, :class:`ConnectionClosed` or :class:`TargetFlooded`
         (each carrying the unanswered exchange), or :class:`TargetUnreachable`.
         """
+        if self.pace is not None:
+            await self.pace.wait()
         if not self.is_open or not self._core.in_sync:
             await self.connect()
         ws, core = self._open(), self._core
@@ -281,16 +322,25 @@ class Connection:
                          timeout=self.response_timeout if timeout is None else timeout, refusal=refusal)
         for frame in waiting:
             core.early(frame, clock())
+        assert core.deadline is not None
+        end = deadline = core.deadline
         try:
             # The deadline covers send too: a target that stops reading blocks it.
-            async with asyncio.timeout_at(core.deadline) as bound:
+            async with asyncio.timeout_at(end):
                 await ws.send(text)
                 if settle is not None and self.url not in _PONGLESS:
                     await (await ws.ping())
-                    core.shorten(clock() + settle)
-                    bound.reschedule(core.deadline)
-                while (result := core.receive(await ws.recv(), clock())) is None:
-                    pass
+                    end = min(end, clock() + settle)
+            answer: Exchange | None = None
+            while answer is None:
+                try:
+                    async with asyncio.timeout_at(end):
+                        while (answer := core.receive(await ws.recv(), clock())) is None:
+                            pass
+                except TimeoutError:
+                    if (answer := await _overdue(ws, core, end, settle)) is None:
+                        end = min(deadline, clock() + (settle or 0.0))
+            result = answer
         except TimeoutError:
             result = core.expire(clock())
         except _WsClosed as exc:

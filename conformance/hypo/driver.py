@@ -4,8 +4,10 @@ Hypothesis calls test functions synchronously; the transport is asyncio. A
 :class:`Portal` runs each exchange on an event loop thread (the runner's own loop, or
 the pytest plugin's) and waits for it with a timeout. A :class:`Driver` serves one
 property run: one :class:`~conformance.transport.Connection` per agent, kept across
-examples (two connections are two agents), a message budget, a time budget, a rate and
-a breaker that stops every run once the target has fallen silent. An :class:`Example`
+examples (two connections are two agents), a message budget, a time budget, the run's
+rate (shared by every connection of the run) and a breaker that stops every run once the
+target has fallen silent. Several runs may share a session at once, each on its own
+worker thread. An :class:`Example`
 is one Hypothesis example: the steps it sent (as case steps, ready to be written out),
 the checks they got and the frames exchanged.
 """
@@ -28,9 +30,8 @@ from ..engine import SETTLE, build_frame, reply_key, withdrawal
 from ..profile import Profile
 from ..protocol import Exchange, parse_frame
 from ..results import CheckResult, Frame, Verdict
-from ..server.limits import TokenBucket
 from ..spec import Api, Spec
-from ..transport import Connection, ExchangeFailed, TransportError
+from ..transport import Connection, ExchangeFailed, Pace, TransportError
 from .plan import Plan
 
 _MARGIN = 10.0
@@ -60,7 +61,12 @@ class Portal:
         if here is self.loop:
             coro.close()
             raise RuntimeError("the portal's loop runs in this thread: call from a worker thread")
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
+        try:
+            future = asyncio.run_coroutine_threadsafe(coro, self.loop)
+        except RuntimeError:  # the loop closed (the run was interrupted): the coroutine never runs
+            coro.close()
+            raise
+        return future.result(timeout)
 
 
 @dataclass
@@ -83,6 +89,13 @@ class Session:
     """Shared with the example cases: once the target stopped answering, nothing is sent."""
     interrupted: threading.Event = field(default_factory=threading.Event)
     """Set when the user interrupts the run: nothing more is sent, and no file is written."""
+    pace: Pace | None = None
+    """The run's message rate, shared by every connection of every run (None: the plan's
+    rate, for this session's connections together)."""
+
+    def __post_init__(self) -> None:
+        if self.pace is None:
+            self.pace = Pace(self.plan.rate, self.plan.burst)
 
     @property
     def stopped(self) -> str | None:
@@ -119,7 +132,6 @@ class Driver:
         self.exhausted: str | None = None
         """Why the run could send no more, once it could not."""
         self.connections: dict[int, Connection] = {}
-        self._bucket: TokenBucket | None = None
 
     def example(self, api: Api, basis: str, requirements: tuple[str, ...], doc: str) -> Example:
         return Example(self, api, basis, requirements, doc)
@@ -150,12 +162,7 @@ class Driver:
                         wait: float, refusal: bool) -> tuple[Exchange, bool]:
         conn = self.connections.get(agent)
         if conn is None:
-            conn = self.connections[agent] = Connection.from_profile(self.session.profile)
-        now = asyncio.get_running_loop().time()
-        if self._bucket is None:
-            self._bucket = TokenBucket(self.session.plan.rate, self.session.plan.burst, now)
-        if (delay := self._bucket.take(now)) > 0:
-            await asyncio.sleep(delay)  # the rate limit, not a synchronisation
+            conn = self.connections[agent] = Connection.from_profile(self.session.profile, pace=self.session.pace)
         before = conn.connects
         try:
             exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal,
@@ -233,8 +240,11 @@ class Example:
                 "target reachable", Verdict.FAIL, self.requirements, "documented", self.doc,
                 "the target to accept a connection", self._redact(str(exc)))))
             return Sent(None, False)
-        session.breaker.observe(exchange, valid=not refusal, api=api.name if api is not None else None)
+        late = session.breaker.observe(exchange, valid=not refusal, api=api.name if api is not None else None)
         self._record(text, exchange)
+        if late:  # the breaker tripped on other connections while this request was in flight
+            self.driver.exhausted = late
+            raise Exhausted(late)
         if api is not None and not refusal and self._withdrawn(api, exchange):
             why = f"{api.name} (offered up to Campaign Manager {api.max_cm_version}) was refused as not offered"
             session.withdrawn[api.name] = why

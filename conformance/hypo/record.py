@@ -50,6 +50,10 @@ class PropertyRun:
     id: str
     api: str
     run: Callable[[Session], CaseResult]
+    drives: tuple[str, ...] = ()
+    """The APIs a stateful test drives while keeping a model of the state they change: it
+    must have that state to itself while it runs. Empty for a property, which judges each
+    request on its own, whatever state it meets."""
 
 
 class _Stop(BaseException):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -13,31 +14,48 @@ from ..properties import property_runs
 from ..results import CaseResult, Verdict
 from ..spec import Spec
 from ..stateful import STATEFUL
+from ..strategies import message_strategy
+from . import frames
 from .driver import Portal, Session
 from .plan import plan
 from .record import PropertyRun
 
 
 def all_runs(spec: Spec) -> list[PropertyRun]:
-    """The property runs, API by API, then the stateful test."""
-    return [*property_runs(spec), STATEFUL]
+    """The property runs, API by API, then the stateful test (which drives every API)."""
+    return [*property_runs(spec), replace(STATEFUL, drives=tuple(spec.apis))]
 
 
 def session(
     spec: Spec, profile: Profile, profile_name: str, loop: asyncio.AbstractEventLoop, *,
     database: Path | None = None, report_dir: Path | None = None, deadline: float = float("inf"),
     cases: Iterable[CaseResult] = (), gated: bool = False, breaker: Breaker | None = None,
+    withdrawn: dict[str, str] | None = None,
 ) -> Session:
     """A session on a target: APIs the example ``cases`` found not offered stay so.
 
     ``gated``: verdicts are compared with an expectations file, so the runs are
-    derandomized: the same target gets the same examples, and so the same verdicts."""
-    withdrawn = {r.api: r.not_run for r in cases if r.verdict is Verdict.UNIMPLEMENTED and r.not_run}
+    derandomized: the same target gets the same examples, and so the same verdicts.
+    ``withdrawn``: the APIs found not offered so far, shared with example cases running at
+    the same time. Every run of the session shares one message rate (the plan's)."""
+    found = withdrawn if withdrawn is not None else {}
+    found.update((r.api, r.not_run) for r in cases if r.verdict is Verdict.UNIMPLEMENTED and r.not_run)
     chosen = plan(profile_name)
     if gated:
         chosen = replace(chosen, derandomize=True)
     return Session(spec, profile, chosen, Portal(loop), profile.url, database=database,
-                   report_dir=report_dir, withdrawn=withdrawn, deadline=deadline, breaker=breaker or Breaker())
+                   report_dir=report_dir, withdrawn=found, deadline=deadline, breaker=breaker or Breaker())
+
+
+_WARMING = threading.Lock()
+
+
+def warm(spec: Spec) -> None:
+    """Build, once, the character tables every property run's strategies share. Hypothesis
+    caches them process-wide without a lock: runs starting together on several threads
+    would each build them (seconds of CPU each), so every worker thread calls this first."""
+    with _WARMING:
+        frames.odd_frames(message_strategy(next(iter(spec.apis)), "request", "strict")).validate()
 
 
 def run_all(session: Session, runs: list[PropertyRun], progress: Callable[[CaseResult], None] | None = None

@@ -2,11 +2,11 @@
 
 Plain text; colour only on a TTY and only when NO_COLOR is unset (no-color.org).
 Every text a target could have shaped is cleaned, so it cannot drive the terminal.
+The live display itself is :mod:`.progress`; this module gives it the verdicts' marks.
 """
 
 from __future__ import annotations
 
-import os
 import sys
 from collections import Counter
 from collections.abc import Sequence
@@ -32,21 +32,23 @@ from .common import (
     status,
     status_key,
 )
+from .progress import group_line, paint, use_colour
 
 FRAME_CHARS = 2000
 """A frame to replay longer than this is cut in the terminal (the reports hold it whole)."""
 ERROR_LINES = 40
 """Lines of an ERROR's detail (the exception) printed; the reports hold it whole."""
 
-_CHARS = {
+MARKS = {
     Verdict.PASS.value: ".",
     Verdict.NON_STRICT.value: "N",
     Verdict.INFORMATIONAL.value: "I",
+    "not_run": "s",
     Verdict.UNIMPLEMENTED.value: "U",
     Verdict.FAIL.value: "F",
     Verdict.ERROR.value: "E",
-    "not_run": "s",
 }
+"""The mark of each summary column (:func:`~.common.status_key`) in progress lines."""
 _SGR = {
     Verdict.PASS.value: "32",
     Verdict.NON_STRICT.value: "33",
@@ -56,25 +58,34 @@ _SGR = {
     Verdict.ERROR.value: "1;35",
     "not_run": "35",
 }
+LEGEND = {MARKS[key]: label for key, label in COLUMNS if key in MARKS}
+"""Mark -> what it stands for, in the summary's column order."""
+STYLES = {MARKS[key]: sgr for key, sgr in _SGR.items()}
+"""Mark -> its colour."""
+DIALECTS = {
+    "samples": "the replies are written as the doc samples write them",
+    "tables": "the replies are written as the Response Parameters tables say",
+    "mixed": "some replies are written as the tables say, others as the samples do",
+    "unknown": "no reply showed a form either way",
+}
+"""What each dialect :func:`conformance.runner.detect_dialect` finds means."""
 
 
-def use_colour(stream: TextIO) -> bool:
-    """Colour only for a person at a terminal who has not asked for none."""
-    isatty = getattr(stream, "isatty", None)
-    return bool(isatty and isatty()) and not os.environ.get("NO_COLOR")
+def mark(case: CaseResult) -> str:
+    """The case's mark in progress lines."""
+    return MARKS[status_key(case)]
 
 
 def _paint(text: str, key: str, colour: bool) -> str:
-    return f"\x1b[{_SGR[key]}m{text}\x1b[0m" if colour and key in _SGR else text
+    return paint(text, _SGR.get(key), colour)
 
 
 def progress_line(
-    api: str, cases: Sequence[CaseResult], *, width: int = 0, colour: bool = False
+    api: str, cases: Sequence[CaseResult], *, width: int = 0, colour: bool = False, noun: str = "case"
 ) -> str:
     """``GetReservedManualDialContact  ....F.N  7 cases``: one character per case, in run order."""
-    marks = "".join(_paint(_CHARS[status_key(c)], status_key(c), colour) for c in cases)
-    plural = "" if len(cases) == 1 else "s"
-    return f"{clean(api):<{width}}  {marks}  {len(cases)} case{plural}"
+    marks = "".join(_paint(mark(c), status_key(c), colour) for c in cases)
+    return group_line(clean(api), marks, len(cases), noun, width=width)
 
 
 def print_progress(
@@ -87,18 +98,25 @@ def print_progress(
     print(line, file=stream, flush=True)
 
 
+def dialect_line(dialect: str) -> str:
+    """``dialect mixed (some replies ...)``: the dialect found, and what that means."""
+    meaning = DIALECTS.get(dialect)
+    return f"dialect {clean(dialect)}" + (f" ({meaning})" if meaning else "")
+
+
 def render_summary(
-    run: RunResult, spec: Spec, *, colour: bool = False, incomplete: str | None = None
+    run: RunResult, spec: Spec, *, colour: bool = False, incomplete: str | None = None, notes: Sequence[str] = ()
 ) -> str:
-    """The closing summary: counts per API and verdict, the run's facts, then each failing
-    case (with the commands and the frames that reproduce it) and each case the suite
-    could not judge (with what went wrong)."""
+    """The closing summary: counts per API and verdict, the run's facts (and ``notes`` on
+    them), then each failing case (with the commands and the frames that reproduce it) and
+    each case the suite could not judge (with what went wrong)."""
     lines = _table(run, spec, colour)
     lines += [
         NOT_RUN_NOTE,
         "",
-        (f"run time {run.duration:.1f} s | dialect {clean(run.dialect)} | "
+        (f"run time {run.duration:.1f} s | {dialect_line(run.dialect)} | "
          f"target {clean(run.target)} | strict {'yes' if run.strict else 'no'}"),
+        *notes,
     ]
     if note := incomplete_line(incomplete, run):
         lines.append(_paint(note, "error", colour))
@@ -162,11 +180,13 @@ def stopped_early(run: RunResult) -> str | None:
 
 
 def print_summary(
-    run: RunResult, stream: TextIO | None = None, *, spec: Spec | None = None, incomplete: str | None = None
+    run: RunResult, stream: TextIO | None = None, *, spec: Spec | None = None, incomplete: str | None = None,
+    notes: Sequence[str] = (),
 ) -> None:
     """Print the closing summary, coloured when the stream is a terminal."""
     stream = stream or sys.stdout
-    stream.write(render_summary(run, spec or load_spec(), colour=use_colour(stream), incomplete=incomplete))
+    stream.write(render_summary(run, spec or load_spec(), colour=use_colour(stream), incomplete=incomplete,
+                                notes=notes))
     stream.flush()
 
 

@@ -1,0 +1,163 @@
+"""``--jobs``: cases and property runs at once give the verdicts of a run one at a time.
+
+The default run (property runs on) against the reference server in both dialects and
+against the foreign target, each from a fresh state, once with ``--jobs 1`` and once with
+the default; every case and run must get the same verdict, in the same order. Then the
+scheduling rule itself (:mod:`conformance.schedule`): footprints read from the requests,
+plan-order gates, and a breaker that trips once however many connections are in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+
+import pytest
+
+from conformance.breaker import Breaker
+from conformance.cases import load_cases
+from conformance.foreign.target import ForeignTarget
+from conformance.hypo.suite import all_runs
+from conformance.profile import load_profile
+from conformance.protocol import Exchange, FrameLog, Status
+from conformance.results import RunResult
+from conformance.runner import DEFAULT_JOBS, RunOptions, run_suite
+from conformance.schedule import CONTACTS, Gate, Turn, Unit, case_keys, run_in_order, run_keys
+from conformance.server import running_server
+from conformance.spec import load_spec
+
+SPEC = load_spec()
+BOUND = 120.0
+TARGETS: dict[str, Callable[[], AbstractAsyncContextManager[str]]] = {
+    "reference-samples": lambda: running_server(dialect="samples"),
+    "reference-tables": lambda: running_server(dialect="tables"),
+    "foreign": ForeignTarget,
+}
+
+
+async def _run(target: Callable[[], AbstractAsyncContextManager[str]], jobs: int) -> RunResult:
+    async with target() as url:
+        return await asyncio.wait_for(run_suite(RunOptions(target=url, jobs=jobs)), BOUND)
+
+
+@pytest.mark.parametrize("name", list(TARGETS))
+def test_verdicts_do_not_depend_on_jobs(name: str) -> None:
+    assert DEFAULT_JOBS > 1
+    alone, together = (asyncio.run(_run(TARGETS[name], jobs)) for jobs in (1, DEFAULT_JOBS))
+    first = [(r.id, r.verdict.value, r.not_run is None) for r in alone.results]
+    second = [(r.id, r.verdict.value, r.not_run is None) for r in together.results]
+    moved = [f"{a} -> {b}" for a, b in zip(first, second, strict=True) if a != b]
+    assert not moved, f"{name}: verdicts moved with --jobs {DEFAULT_JOBS}:\n" + "\n".join(moved)
+    assert alone.consumed == together.consumed
+
+
+# ------------------------------------------------------------------ footprints
+
+PROFILE = load_profile(None, {"url": "ws://127.0.0.1:9/"})
+CASES = {c.id: c for c in load_cases(SPEC)}
+
+
+def keys(case_id: str) -> list[list[str]]:
+    return [sorted(k) for k in case_keys(SPEC, PROFILE, CASES[case_id])]
+
+
+def test_footprints_come_from_the_requests() -> None:
+    assert keys("MDC.echo.page") == [[]]  # a dial names no contact and no call
+    assert keys("GRMDC.count") == [[CONTACTS]]
+    assert keys("SCOC.outcome.page") == [[f"call:{PROFILE.fixtures.call_id}"]]
+    assert keys("SCOC.error.unknown-callid") == [["call:lcm-conformance-no-such-call"]]
+    # a skip of a contact only an earlier reply names still touches the contacts
+    assert all(step == [CONTACTS] for step in keys("SMDC.skip.tables"))
+    # a request missing a mandatory row takes nothing; the valid request after it may
+    assert keys("MDC.missing.PhoneNumber") == [[], [CONTACTS]]
+    # a wrong type may be coerced and served (the pages do not say): it counts
+    assert keys("GRMDC.wrong-type.Consent") == [[CONTACTS], []]
+    # without a Campaign Manager version, SkipNonPEWCContact may turn out withdrawn
+    assert keys("SNPC.missing.UserId") == [["offered:SkipNonPEWCContact"], []]
+    versioned = load_profile(None, {"url": "ws://127.0.0.1:9/", "campaign_manager_version": 2308})
+    assert case_keys(SPEC, versioned, CASES["SNPC.missing.UserId"]) == (frozenset(), frozenset())
+
+
+def test_the_stateful_test_needs_what_every_api_touches() -> None:
+    runs = {r.id: r for r in all_runs(SPEC)}
+    stateful = runs["stateful.contacts"]
+    assert stateful.drives and run_keys(SPEC, PROFILE, stateful) >= {CONTACTS, f"call:{PROFILE.fixtures.call_id}"}
+    assert run_keys(SPEC, PROFILE, runs["property.ManualDialCall.echo"]) == {CONTACTS}  # its follow-up re-fetch
+    assert not any(r.drives for r in runs.values() if r is not stateful)
+
+
+# ------------------------------------------------------------------ the gate
+
+
+def test_the_gate_keeps_plan_order_and_lets_shared_claims_overlap() -> None:
+    async def scenario() -> list[str]:
+        log: list[str] = []
+        units = [Unit((frozenset({"k"}),)), Unit((frozenset({"k"}),), shared=True),
+                 Unit((frozenset({"k"}),), shared=True), Unit((frozenset({"k"}),)), Unit((frozenset(),))]
+        release = asyncio.Event()
+
+        async def work(index: int, turn: Turn) -> int:
+            await turn.before(1)
+            log.append(f"start {index}")
+            if index == 0:
+                await release.wait()
+            await asyncio.sleep(0)
+            log.append(f"end {index}")
+            return index
+
+        async def opener() -> None:
+            while "start 4" not in log:  # the unit that touches nothing is not held up
+                await asyncio.sleep(0)
+            release.set()
+
+        opened = asyncio.create_task(opener())
+        assert await run_in_order(len(units), units.__getitem__, work, jobs=5) == [0, 1, 2, 3, 4]
+        await opened
+        return log
+
+    log = asyncio.run(scenario())
+    assert log.index("start 4") < log.index("end 0")
+    assert log.index("end 0") < log.index("start 1") < log.index("end 1")
+    assert log.index("start 2") < log.index("end 1")  # shared claims run together
+    assert log.index("start 3") > max(log.index("end 1"), log.index("end 2"))
+
+
+def test_a_turn_lets_go_after_the_last_step_that_needs_a_key() -> None:
+    async def scenario() -> list[str]:
+        gate, log = Gate(), []
+        gate.claim(0, {"k"}, shared=False)
+        gate.claim(1, {"k"}, shared=False)
+        first, second = Turn(gate, 0, (frozenset({"k"}), frozenset())), Turn(gate, 1, (frozenset({"k"}),))
+
+        async def later() -> None:
+            await second.before(1)
+            log.append("second has k")
+
+        waiting = asyncio.create_task(later())
+        await first.before(1)
+        await asyncio.sleep(0)
+        log.append("first step 1")
+        await first.before(2)  # step 2 needs no key: k goes to the next unit
+        await waiting
+        log.append("first step 2")
+        first.done()
+        second.done()
+        return log
+
+    assert asyncio.run(scenario()) == ["first step 1", "second has k", "first step 2"]
+
+
+# ------------------------------------------------------------------ the breaker
+
+
+def _silence() -> Exchange:
+    return Exchange(Status.TIMEOUT, "{}", "X", None, None, (), 0, 0, 0.0, 5.0, FrameLog(0.0), "no reply")
+
+
+def test_the_breaker_counts_silences_in_the_order_they_end_and_ignores_those_in_flight() -> None:
+    breaker = Breaker()
+    late = [breaker.observe(_silence(), valid=True, api="X") for _ in range(5)]
+    assert late[:3] == [None, None, None] and breaker.stopped
+    assert all(why and "in flight" in why for why in late[3:])  # NOT RUN, never a wall of FAILs
+    assert breaker.requests == 5 and breaker.silent == 3
