@@ -180,8 +180,8 @@ class Auditor:
                 self._judge(event.conn, pending, exchange)
         else:
             who = "the application" if event.by == trace.CLIENT else "the recording proxy"
-            for pending in link.abandon():
-                self._unjudged(pending, f"{who} closed the connection before the reply was due")
+            for pending, exchange in link.abandon(event.t, f"{who} closed it"):
+                self._unjudged(pending, exchange, f"{who} closed the connection before the reply was due")
         self.breaker.strays += link.strays
         del self.links[event.conn]
         self.anonymous.discard(event.conn)
@@ -197,9 +197,10 @@ class Auditor:
 
     # ---------------------------------------------------------------- judging
 
-    def _unjudged(self, pending: Pending, reason: str) -> None:
+    def _unjudged(self, pending: Pending, exchange: Exchange, reason: str) -> None:
         about: About = pending.about
         api = about.client.api
+        self.breaker.observe(exchange, valid=False)  # a request all the same: what it read counts towards a flood
         ident = f"server.{api.name}.answered" if api is not None else "server.not-a-request"
         title = f"{api.name}: {CHECK_TITLES['answered']}" if api is not None else "frames that are no request"
         self.tally.not_run(ident, api.name if api else "*", title, reason, f"line {pending.line}",
@@ -276,8 +277,8 @@ class Auditor:
         if self.server:
             for conn, link in list(self.links.items()):
                 self._expire(conn, link, self.now)
-                for pending in link.abandon():
-                    self._unjudged(pending, "the trace ends before its reply was due")
+                for pending, exchange in link.abandon(self.now, "the trace ended"):
+                    self._unjudged(pending, exchange, "the trace ends before its reply was due")
                 self.breaker.strays += link.strays
                 del self.links[conn]
         results = self.tally.results()

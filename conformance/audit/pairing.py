@@ -108,8 +108,10 @@ class Link:
         done, self.outstanding = self.outstanding, []
         return [(p, p.correlator.closed(now, reason)) for p in done]
 
-    def abandon(self) -> list[Pending]:
-        """The connection ends without the server's doing: the requests cannot be judged."""
+    def abandon(self, now: float, reason: str) -> list[Finished]:
+        """The connection ends without the server's doing: the requests cannot be judged
+        (their exchanges still say what was read, towards a flood)."""
         done, self.outstanding = self.outstanding, []
+        self.strays += len(self._early)
         self._early.clear()
-        return done
+        return [(p, p.correlator.closed(now, reason)) for p in done]
