@@ -258,3 +258,55 @@ def test_an_expected_failure_with_a_reason_gates_and_shows_the_reason(tmp_path: 
     assert main(["run", "--quiet", "--expectations", str(expectations), "--report-dir", str(tmp_path / "r")]) == 1
     diffs = _results(tmp_path / "r")["expectation_diffs"]
     assert diffs == [f"{ident}: expected PASS (fixed in 2.1), got FAIL"]
+
+
+def test_progress_lines_are_in_a_stable_order_and_quiet_prints_the_summary_only(monkeypatch, capsys) -> None:
+    """Results finishing out of order print the same lines; --quiet prints none of them."""
+    def made(ident: str, api: str) -> CaseResult:
+        return CaseResult(ident, "t", api, ("R",), "doc", "documented", Verdict.PASS, "ok")
+
+    ids = [("MDC.echo.page", "ManualDialCall"), ("MDC.echo.tables", "ManualDialCall"),
+           ("SCOC.error.empty-callid", "SetCallOutcomeWithComments")]
+    outputs = []
+    for order in (ids, ids[::-1]):
+        monkeypatch.setattr(run_command, "run_blocking", _fake_run(*(made(*pair) for pair in order)))
+        assert main(["run", "--case", "MDC.echo.page", "--case", "MDC.echo.tables", "--case",
+                     "SCOC.error.empty-callid", "--hypothesis-profile", "off"]) == 0
+        outputs.append(capsys.readouterr().out.split("API ")[0])
+    assert outputs[0] == outputs[1]
+    assert outputs[0].splitlines()[:2] == ["ManualDialCall              ..  2 cases",
+                                           "SetCallOutcomeWithComments  .  1 case"]
+    assert "legend: . PASS" in outputs[0]
+    assert main(["run", "--quiet", "--case", "MDC.echo.page", "--hypothesis-profile", "off"]) == 0
+    quiet = capsys.readouterr().out
+    assert quiet.startswith("API ") and "legend" not in quiet
+
+
+def test_the_embedded_samples_dialect_says_why_it_is_non_strict(capsys) -> None:
+    assert main(["run", "--quiet", "--case", "MDC.echo.page", "--hypothesis-profile", "off"]) == 0
+    assert "NON-STRICT is expected here: the embedded reference server answers as the doc samples do" \
+        in capsys.readouterr().out
+    assert main(["run", "--quiet", "--dialect", "tables", "--case", "MDC.echo.page",
+                 "--hypothesis-profile", "off"]) == 0
+    assert "NON-STRICT is expected" not in capsys.readouterr().out
+
+
+def test_the_dialect_found_says_what_it_means() -> None:
+    from conformance.report.terminal import dialect_line
+
+    assert dialect_line("mixed") == "dialect mixed (some replies are written as the tables say, others as the " \
+                                    "samples do)"
+
+
+def test_an_unreachable_target_is_said_once(capsys) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    assert main(["run", "--target", f"ws://127.0.0.1:{port}/", "--quiet"]) == 3
+    err = capsys.readouterr().err
+    assert err.count("unreachable") == 1 and f"ws://127.0.0.1:{port}/" in err, err
+
+
+def test_jobs_must_be_at_least_one(capsys) -> None:
+    assert main(["run", "--jobs", "0"]) == 2
+    assert "--jobs" in capsys.readouterr().err

@@ -18,6 +18,7 @@ from conformance.spec import load_spec
 from conformance.transport import (
     Connection,
     ConnectionClosed,
+    Pace,
     ResponseTimeout,
     TargetFlooded,
     TargetUnreachable,
@@ -311,3 +312,35 @@ def test_a_target_that_never_answers_pings_costs_one_bounded_wait_per_run():
 
     first, second = asyncio.run(asyncio.wait_for(main(), 20))
     assert 0.9 < first < 3 and second < 0.5, (first, second)
+
+
+def test_a_wait_that_runs_out_while_the_process_is_held_up_reads_the_answer_after_all():
+    """Many connections on a busy machine: the process stalls past a settle window; the
+    answer then still counts, and a silent target still ends in one more window."""
+
+    async def main():
+        loop = asyncio.get_running_loop()
+        async with FaultyTarget(REPLIES, fault="late", delay=0.05) as url, Connection(url) as conn:
+            loop.call_later(0.02, time.sleep, 0.3)  # the whole process held up (a stall, not a wait)
+            answered = await conn.exchange(*request(), timeout=1.0, refusal=True, settle=0.05)
+            assert answered.answered
+        async with FaultyTarget(REPLIES, fault="hang") as url, Connection(url) as conn:
+            loop.call_later(0.02, time.sleep, 0.3)
+            start = time.monotonic()
+            with pytest.raises(ResponseTimeout):
+                await conn.exchange(*request(), timeout=2.0, refusal=True, settle=0.05)
+            assert time.monotonic() - start < 1.0  # one more window, not the whole timeout
+
+    run(main())
+
+
+def test_connections_sharing_a_pace_keep_its_rate_together():
+    async def main():
+        pace = Pace(rate=20.0, burst=1)
+        async with FaultyTarget(REPLIES) as url, Connection(url, pace=pace) as a, Connection(url, pace=pace) as b:
+            start = time.monotonic()
+            await asyncio.gather(*(conn.exchange(*request(str(i))) for i, conn in enumerate([a, b, a, b, a])))
+            spent = time.monotonic() - start
+        assert spent >= 4 / 20 - 0.02, f"5 requests at 20/s after a burst of 1 took {spent:.3f}s"
+
+    run(main())

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import os
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..report.progress import Group, Progress
+
+if TYPE_CHECKING:
+    from ..mutants.driver import Run
+    from ..mutants.targets import Target
 
 HELP = ("run the suite against every mutant and correct variant of the reference server and the foreign "
         "target: the mutation score")
@@ -48,6 +56,30 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--mutant", nargs="+", action="extend", default=[], metavar="NAME",
                         help="run only these mutants or variants (a trailing * matches a prefix); "
                              "overrides --subset")
+    parser.add_argument("--quiet", action="store_true", help="no progress display: the results only")
+
+
+LEGEND = {"K": "mutant killed", "S": "mutant survived", ".": "variant without FAIL", "F": "variant FAILed",
+          "!": "the run broke"}
+STYLES = {"K": "32", "S": "1;31", ".": "32", "F": "1;31", "!": "1;35"}
+
+
+def outcome(target: Target, run: Run) -> str:
+    """The progress mark of one target's run (as the score counts it)."""
+    from ..mutants.driver import Score
+
+    score = Score.of([target], {target.name: run})
+    return ("!" if score.broken else "K" if score.killed else "S" if score.survivors
+            else "F" if score.false_fails else ".")
+
+
+def display(targets: list[Target], quiet: bool) -> Progress | None:
+    """The progress display: a line per implementation's mutants and variants, in order."""
+    if quiet:
+        return None
+    kinds = itertools.groupby(targets, key=lambda t: (t.implementation, type(t).__name__.lower()))
+    groups = [Group(f"{implementation} {kind}s", len(list(members)), kind) for (implementation, kind), members in kinds]
+    return Progress(len(targets), LEGEND, groups=groups, styles=STYLES, noun="target")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -66,8 +98,20 @@ def run(args: argparse.Namespace) -> int:
     jobs = min(args.jobs, len(targets))
     settings = Settings()
     print(f"running the suite against {len(targets)} target(s) on {jobs} process(es)", flush=True)
+    progress = display(targets, args.quiet)
+    slots = {t.name: i for i, t in enumerate(targets)}
+    by_name = {t.name: t for t in targets}
+
+    def done(run: Run) -> None:
+        if progress is not None:
+            progress.advance(outcome(by_name[run.name], run), slots[run.name])
+
     started = time.perf_counter()
-    runs = run_targets(targets, jobs=jobs, settings=settings)
+    try:
+        runs = run_targets(targets, jobs=jobs, settings=settings, done=done)
+    finally:
+        if progress is not None:
+            progress.close()
     seconds = time.perf_counter() - started
     score = Score.of(targets, runs)
     print(render(score, jobs=jobs, seconds=seconds))
