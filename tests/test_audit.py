@@ -215,6 +215,21 @@ def test_a_refetch_that_loses_the_agents_contacts_fails() -> None:
     assert capped["server.GetReservedManualDialContact.held_again"].verdict is Verdict.INFORMATIONAL
 
 
+def test_what_changes_while_a_request_is_on_its_way_is_not_held_against_it() -> None:
+    """Two connections of one agent: a skip answered after a re-fetch went out may have been
+    served before or after it, whatever order the replies were recorded in."""
+    before = (Script().open().send(download()).answer(contacts(contact(1))).open(2)
+              .send(skip(1), conn=2).send(download(count=5, reserved=True)))
+    lost_first = copy.deepcopy(before).answer(contacts()).answer(skipped(), conn=2).audit()
+    assert "server.GetReservedManualDialContact.held_again" not in lost_first  # contact 1 was being skipped
+    closed_first = copy.deepcopy(before).answer(skipped(), conn=2).answer(contacts(contact(1))).audit()
+    assert closed_first["server.GetReservedManualDialContact.not_returned"].verdict is Verdict.PASS
+    after = (Script().open().send(download()).answer(contacts(contact(1))).open(2)
+             .send(skip(1), conn=2).answer(skipped(), conn=2).send(download(count=5, reserved=True))
+             .answer(contacts(contact(1))).audit())
+    assert after["server.GetReservedManualDialContact.not_returned"].verdict is Verdict.FAIL
+
+
 def test_a_skip_of_a_held_contact_must_succeed_and_of_a_closed_one_must_not() -> None:
     refused = (Script().open().send(download()).answer(contacts(contact(1)))
                .send(skip(1)).answer(skipped(False)).audit())

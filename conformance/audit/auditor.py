@@ -26,10 +26,13 @@ from ..results import CaseResult, CheckResult, Frame, RunResult, Verdict
 from ..runner import detect_dialect, flooded
 from ..spec import Spec
 from .client import ClientJudgement, judge_request
+from .contacts import NOTHING
 from .pairing import Ambiguous, Link, Pending
-from .server import Earlier, Judge, Request
+from .server import DOWNLOAD, SKIP, SKIP_NON_PEWC, Earlier, Judge, Request
 from .tally import EXAMPLES, Tally
 
+STATEFUL = frozenset({DOWNLOAD, SKIP, SKIP_NON_PEWC})
+"""APIs whose checks read the trace's contact state (and so what is in flight)."""
 KEEP = 8
 """Frames kept per exchange to show in a report (the first ones and the latest)."""
 DIALECT_SAMPLES = 64
@@ -261,9 +264,15 @@ class Auditor:
         if conn in self.anonymous:
             return ["refused"]  # the auth.without-credentials case: only whether it was served
         if about.request is not None:
-            return self.judge.plan(about.request, ctx, self.earlier.get((conn, ctx.api.name)))
+            busy = Judge.changing(self._in_flight()) if ctx.api.name in STATEFUL else NOTHING
+            return self.judge.plan(about.request, ctx, self.earlier.get((conn, ctx.api.name)), busy)
         refused = {"not_success": {"requirements": list(expected.requirements), "doc": expected.doc}}
         return [refused] if expected.kind == "invalid" else ["answered", refused]
+
+    def _in_flight(self) -> list[Request]:
+        """The valid requests of every connection still awaiting their replies."""
+        return [p.about.request for link in self.links.values() for p in link.outstanding
+                if p.about.request is not None]
 
     # ----------------------------------------------------------------- ending
 

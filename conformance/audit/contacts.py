@@ -7,6 +7,10 @@ cannot show is forgotten rather than guessed: a non-PEWC skip closes one of the 
 non-consent contacts, but not which, so those become unknown; an outcome set for a
 contact's account may change its state, so it does too. A reservation is taken to last
 for the whole trace (the pages give ExpiryTime but not what follows it).
+
+Connections run side by side, and a reply recorded first may have been served second, so
+a fact counts for a request only when it was learnt before the request went out
+(``before``): what changed while the request was on its way is not held against it.
 """
 
 from __future__ import annotations
@@ -78,8 +82,28 @@ class Held:
     holder: str | None
     consent: bool | None
     phone: str | None
+    since: float
+    """When the trace learnt its holder or its closing (the reply's time)."""
     closed: str | None = None
     """Where the skip that closed it is (a trace line), or None while it is open."""
+
+    def known(self, before: float) -> bool:
+        return self.since < before
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """What requests still awaiting their replies may be changing: contacts a skip or an
+    outcome names, and agents with a non-PEWC skip (one of their non-consent contacts)."""
+
+    accounts: frozenset[str] = frozenset()
+    releasing: frozenset[str] = frozenset()
+
+    def touches(self, key: str, held: Held) -> bool:
+        return key in self.accounts or (held.holder in self.releasing and held.consent is not True)
+
+
+NOTHING: Final = InFlight()
 
 
 class Contacts:
@@ -96,21 +120,26 @@ class Contacts:
         """A contact by its LCM key (what a skip names it by)."""
         return self._by_key.get(str(account)) if account is not None else None
 
-    def held(self, agent: str, consent: bool | None = None) -> list[dict[str, Any]]:
-        """The contacts the trace shows ``agent`` holds (of one consent type, when given)."""
+    def held(self, agent: str, consent: bool | None, before: float, busy: InFlight = NOTHING
+             ) -> list[dict[str, Any]]:
+        """The contacts the trace shows ``agent`` held before ``before`` (of one consent
+        type, when given), but those a request still in flight (``busy``) may change."""
         return [h.ref for k in sorted(self._agents.get(agent, ())) if (h := self._by_key[k]).closed is None
-                and (consent is None or h.consent is consent)]
+                and h.known(before) and not busy.touches(k, h) and (consent is None or h.consent is consent)]
 
-    def elsewhere(self, agent: str, contacts: Iterable[Any]) -> list[dict[str, Any]]:
-        """Those of ``contacts`` another agent holds."""
-        return [h.ref for c in contacts if (h := self._by_key.get(_key(c) or "")) is not None
-                and h.closed is None and h.holder is not None and h.holder != agent]
+    def elsewhere(self, agent: str, contacts: Iterable[Any], before: float, busy: InFlight = NOTHING
+                  ) -> list[dict[str, Any]]:
+        """Those of ``contacts`` another agent held before ``before`` (and still does)."""
+        return [h.ref for c in contacts if (k := _key(c)) is not None
+                and (h := self._by_key.get(k)) is not None and h.closed is None and h.holder is not None
+                and h.holder != agent and h.known(before) and not busy.touches(k, h)]
 
-    def closed(self, contacts: Iterable[Any]) -> list[dict[str, Any]]:
-        """Those of ``contacts`` a skip closed earlier in the trace."""
-        return [h.ref for c in contacts if (h := self._by_key.get(_key(c) or "")) is not None and h.closed]
+    def closed(self, contacts: Iterable[Any], before: float) -> list[dict[str, Any]]:
+        """Those of ``contacts`` a skip closed before ``before``."""
+        return [h.ref for c in contacts if (h := self._by_key.get(_key(c) or "")) is not None and h.closed
+                and h.known(before)]
 
-    def hand_out(self, agent: str, contacts: Iterable[Any], asked_consent: Any) -> None:
+    def hand_out(self, agent: str, contacts: Iterable[Any], asked_consent: Any, now: float) -> None:
         """Contacts a download gave ``agent``: now its own."""
         for contact in contacts:
             key = _key(contact)
@@ -122,18 +151,19 @@ class Contacts:
             previous = self._by_key.get(key)
             if previous is not None and previous.holder is not None:
                 self._agents.get(previous.holder, set()).discard(key)
+            closed = previous if previous is not None and previous.closed else None  # closed stays closed
             self._by_key[key] = Held(_ref(contact), agent, consent, None if phone is None else str(phone),
-                                     previous.closed if previous is not None else None)
+                                     closed.since if closed else now, closed.closed if closed else None)
             self._agents.setdefault(agent, set()).add(key)
 
-    def close(self, account: Any, where: str) -> None:
+    def close(self, account: Any, where: str, now: float) -> None:
         """A skip of this contact succeeded: it is closed for good."""
         held = self.get(account)
-        if held is None:
+        if held is None or held.closed is not None:
             return
         if held.holder is not None:
             self._agents.get(held.holder, set()).discard(str(account))
-        held.holder, held.closed = None, where
+        held.holder, held.closed, held.since = None, where, now
 
     def forget(self, account: Any) -> None:
         """Something the trace cannot read changed this contact: stop judging by it."""

@@ -23,7 +23,7 @@ from ..messages import member
 from ..profile import Profile
 from ..refusals import successes
 from ..spec import Api, Spec
-from .contacts import Contacts, canonical, outcome_matches, role
+from .contacts import NOTHING, Contacts, InFlight, canonical, outcome_matches, role
 
 DOWNLOAD: Final = "GetReservedManualDialContact"
 SKIP: Final = "SkipManualDialContact"
@@ -85,8 +85,10 @@ class Judge:
         fixtures = profile.fixtures
         self.outcomes = (fixtures.telephony_outcome_id, fixtures.business_outcome_id)
 
-    def plan(self, request: Request, ctx: StepContext, earlier: Earlier | None) -> list[Any]:
-        """The check entries (as a case step writes them) for a valid request's exchange."""
+    def plan(self, request: Request, ctx: StepContext, earlier: Earlier | None, busy: InFlight = NOTHING
+             ) -> list[Any]:
+        """The check entries (as a case step writes them) for a valid request's exchange;
+        ``busy``: what other requests still in flight may be changing."""
         api = request.api
         entries: list[Any] = [{"answered": {"basis": "documented"}}]
         if api.name == OUTCOME and request.value("callid") == "":
@@ -94,11 +96,12 @@ class Judge:
         entries += ["schema", *({"echo": e} for e in ECHOES.get(api.name, ()))]
         if not ctx.exchange.answered:
             return entries
+        sent = ctx.exchange.started
         if api.name == DOWNLOAD:
-            entries += self._download(request, ctx)
+            entries += self._download(request, ctx, busy)
         elif api.name == SKIP:
-            entries += self._skip(request)
-        elif api.name == SKIP_NON_PEWC and self.contacts.held(str(request.value("agent")), consent=False):
+            entries += self._skip(request, sent, busy)
+        elif api.name == SKIP_NON_PEWC and self.contacts.held(str(request.value("agent")), False, sent, busy):
             entries.append({"success": True, "basis": "inferred", "because": D25})
         elif api.name == OUTCOME and request.value("callid") == self.profile.fixtures.call_id:
             entries.append({"not_error": UNKNOWN_CALLID})
@@ -110,32 +113,35 @@ class Judge:
                        "written as the tables say; this one, right after it, was)"}})
         return entries
 
-    def _download(self, request: Request, ctx: StepContext) -> list[Any]:
+    def _download(self, request: Request, ctx: StepContext, busy: InFlight) -> list[Any]:
         entries: list[Any] = []
         count, consent = request.value("count"), member(request.message.get("data"), "Consent")
         if isinstance(count, str) and count.isdigit():
             entries.append({"at_most": int(count)})
         if consent is not None:
             entries.append({"consent": consent})
-        got = handed_out(ctx)
+        got, sent = handed_out(ctx), ctx.exchange.started
         agent = request.value("agent")
         doc = "Get Reserved Manual Dial Contact: Data Parameters table, row ReservedContacts"
-        entries.append({"disjoint": {"first": self.contacts.elsewhere(str(agent), got),
+        entries.append({"disjoint": {"first": self.contacts.elsewhere(str(agent), got, sent, busy),
                                      "requirements": [self.reserved_row],
                                      "doc": doc + " (a reserved contact is one agent's)"}})
-        entries.append({"not_returned": {"contacts": self.contacts.closed(got), "requirements": [self.account_row],
+        entries.append({"not_returned": {"contacts": self.contacts.closed(got, sent),
+                                         "requirements": [self.account_row],
                                          "doc": "Skip Manual Dial Contact: Overview (a skipped contact is closed)"}})
         asked = int(count) if isinstance(count, str) and count.isdigit() else None
-        held = self.contacts.held(str(agent), request.value("consent")) if request.value("reserved") is True else []
+        reserved = request.value("reserved") is True
+        held = self.contacts.held(str(agent), request.value("consent"), sent, busy) if reserved else []
         if held and asked != 0:  # asked for none, none is owed
             capped = asked is None or len(got) >= asked
             entries.append({"held_again": {"contacts": held, "before": got if capped else [],
                                            "requirements": [self.reserved_row], "doc": doc}})
         return entries
 
-    def _skip(self, request: Request) -> list[Any]:
-        held = self.contacts.get(request.value("account"))
-        if held is None:
+    def _skip(self, request: Request, sent: float, busy: InFlight) -> list[Any]:
+        account = request.value("account")
+        held = self.contacts.get(account)
+        if held is None or not held.known(sent) or busy.touches(str(account), held):
             return []
         if held.closed is not None:
             return [{"not_success": {
@@ -154,14 +160,22 @@ class Judge:
             return
         api, agent = request.api.name, request.value("agent")
         served = _succeeded(ctx.message)
+        now = ctx.exchange.started + ctx.exchange.elapsed
         if api == DOWNLOAD and agent is not None:
-            self.contacts.hand_out(str(agent), handed_out(ctx), request.value("consent"))
+            self.contacts.hand_out(str(agent), handed_out(ctx), request.value("consent"), now)
         elif api == SKIP and served:
-            self.contacts.close(request.value("account"), where)
+            self.contacts.close(request.value("account"), where, now)
         elif api == SKIP_NON_PEWC and served and agent is not None:
             self.contacts.forget_agent(str(agent), consent=False)
         elif api == OUTCOME and served:
             self.contacts.forget(request.value("account"))
+
+    @staticmethod
+    def changing(requests: list[Request]) -> InFlight:
+        """What these requests, awaiting their replies, may be changing."""
+        accounts = {str(r.value("account")) for r in requests if r.api.name in (SKIP, OUTCOME)}
+        releasing = {str(r.value("agent")) for r in requests if r.api.name == SKIP_NON_PEWC}
+        return InFlight(frozenset(accounts), frozenset(releasing))
 
     @staticmethod
     def got(ctx: StepContext) -> list[Any]:
