@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, Phase, given, seed, settings
 
 from conformance.foreign.space import choices
 from conformance.foreign.target import Choices, ForeignTarget
+from conformance.hypo.plan import keep_caches_out_of_cwd
 from conformance.results import Verdict
 from conformance.runner import RunOptions, run_suite
 
@@ -38,6 +39,7 @@ def main() -> None:
     parser.add_argument("--draws", type=int, default=300)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
+    keep_caches_out_of_cwd()  # this @given runs outside pytest: no ./.hypothesis either
     times: list[float] = []
     bad: list[tuple[Choices, list[str]]] = []
 

@@ -93,6 +93,14 @@ class CaseResult:
     reproduce: dict[str, Any] | None = None
 
     @property
+    def column(self) -> str:
+        """The one summary column the case counts in: ``not_run`` for a case that never ran,
+        unless the target withdrew the API (UNIMPLEMENTED says more than NOT RUN)."""
+        if self.not_run and self.verdict is not Verdict.UNIMPLEMENTED:
+            return "not_run"
+        return self.verdict.value
+
+    @property
     def discrepancies(self) -> tuple[str, ...]:
         return tuple(sorted({d for c in self.checks for d in c.discrepancies}))
 
@@ -136,12 +144,11 @@ class RunResult:
     """What the run took from the target: contacts reserved and skipped, outcomes set on calls."""
 
     def summary(self) -> dict[str, int]:
-        """Counts that add up to ``total``: a case that never ran counts under ``not_run``
-        only, not under its verdict as well."""
+        """Counts that add up to ``total``: each case in its one column (CaseResult.column)."""
         counts = {v.value: 0 for v in Verdict}
         counts["not_run"] = 0
         for r in self.results:
-            counts["not_run" if r.not_run else r.verdict.value] += 1
+            counts[r.column] += 1
         counts["total"] = len(self.results)
         return counts
 

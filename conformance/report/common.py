@@ -94,13 +94,13 @@ def count_rows(run: RunResult, spec: Spec) -> list[tuple[str, dict[str, int]]]:
 
 
 def status_key(case: CaseResult) -> str:
-    """The summary column a case is styled by: its verdict, or ``not_run``."""
-    return "not_run" if case.not_run else case.verdict.value
+    """The summary column a case is styled by (the one it counts in)."""
+    return case.column
 
 
 def status(case: CaseResult) -> str:
     """The case's verdict as shown to a reader, flagging cases that never ran."""
-    return f"{case.verdict.label} (not run)" if case.not_run else case.verdict.label
+    return f"{case.verdict.label} (not run)" if case.column == "not_run" else case.verdict.label
 
 
 def fails_run(case: CaseResult, run: RunResult) -> bool:
