@@ -47,6 +47,9 @@ HOP_BY_HOP = frozenset({
 """Handshake headers that belong to one leg; the others are passed on as the client sent them."""
 NO_STATUS = 1005
 """A close frame without a code (RFC 6455): passed on as one."""
+FLUSH_EVERY = 0.05
+BATCH_BYTES = 256 * 2**10
+"""The trace is written every FLUSH_EVERY seconds, or as soon as BATCH_BYTES wait."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +73,9 @@ class ProxySettings:
 
 
 class TraceWriter:
-    """Appends trace lines from a task of its own, so a relay never waits on the disk unless
-    ``limit`` bytes are already waiting (then it does: memory stays bounded)."""
+    """Appends trace lines from a task of its own, in batches (every :data:`FLUSH_EVERY`
+    seconds, or sooner past :data:`BATCH_BYTES`), off the event loop: a relay only appends
+    a line, and waits only when ``limit`` bytes are already waiting (memory stays bounded)."""
 
     def __init__(self, stream: BinaryIO, limit: int) -> None:
         self._stream = stream
@@ -94,30 +98,42 @@ class TraceWriter:
         line = trace.encode(event)
         while self._size and self._size + len(line) > self._limit and not self.failed.done():
             self._room.clear()
+            self._wake.set()
             await self._room.wait()
         if self.failed.done():
             return
         self._pending.append(line)
         self._size += len(line)
-        self._wake.set()
+        if self._size >= BATCH_BYTES:
+            self._wake.set()
 
     async def _run(self) -> None:
         loop = asyncio.get_running_loop()
         try:
-            while self._pending or not self._closing:
-                await self._wake.wait()
+            while True:
+                try:
+                    async with asyncio.timeout(FLUSH_EVERY):
+                        await self._wake.wait()
+                except TimeoutError:
+                    pass
                 self._wake.clear()
                 batch, self._pending = self._pending, []
                 if batch:
-                    await loop.run_in_executor(None, self._stream.writelines, batch)
+                    await loop.run_in_executor(None, self._append, batch)
                     self._size -= sum(map(len, batch))
                     self._room.set()
+                if self._closing and not self._pending:
+                    break
             await loop.run_in_executor(None, self._sync)
         except OSError as exc:
             if not self.failed.done():
                 self.failed.set_result(exc)
             self._room.set()
             raise
+
+    def _append(self, batch: list[bytes]) -> None:
+        self._stream.writelines(batch)
+        self._stream.flush()  # a reader (tail -f) sees each batch; a crash loses at most one
 
     def _sync(self) -> None:
         self._stream.flush()

@@ -27,6 +27,7 @@ from ..runner import detect_dialect, flooded
 from ..spec import Spec
 from .client import ClientJudgement, judge_request
 from .contacts import NOTHING
+from .memo import Memo
 from .pairing import Ambiguous, Link, Pending
 from .server import DOWNLOAD, SKIP, SKIP_NON_PEWC, Earlier, Judge, Request
 from .tally import EXAMPLES, Tally
@@ -98,6 +99,8 @@ class Auditor:
         self.now = 0.0
         self.upstream: str | None = None
         self.replies: list[Frame] = []
+        self._requests: Memo[ClientJudgement] = Memo()
+        self._schemas: Memo[CheckResult] = Memo()
         self._required = response_keys(spec)
         self._known = response_subtopics(spec)
         self.events = 0
@@ -136,8 +139,12 @@ class Auditor:
         return link
 
     def _request(self, event: trace.Frame) -> None:
-        judged = judge_request(self.spec, event.data)
-        text = event.data if isinstance(event.data, str) else repr(event.data)
+        data = event.data
+        if isinstance(data, str):
+            judged = self._requests.get(None, data, lambda: judge_request(self.spec, data))
+        else:
+            judged = judge_request(self.spec, data)
+        text = data if isinstance(data, str) else repr(data)
         if self.client:
             name = judged.api.name if judged.api is not None else "*"
             shown = [Frame("sent", event.t, text)]
@@ -251,7 +258,7 @@ class Auditor:
         ctx = StepContext(self.spec, api, message, exchange, expected.basis)
         entries = self._entries(conn, about, expected, ctx)
         for entry in entries:
-            check = run_check(ctx, entry)
+            check = self._check(ctx, entry)
             name = check.name.split(" ", 1)[0]
             self.tally.add(f"server.{api.name}.{check.name.replace(' ', '.')}", api.name,
                            f"{api.name}: {CHECK_TITLES.get(name, name)}", check, where, frames, pending.lines,
@@ -259,6 +266,14 @@ class Auditor:
         if about.request is not None and conn not in self.anonymous:
             self.judge.learn(about.request, ctx, where)
             self.earlier[(conn, api.name)] = Earlier(about.request.form, about.request.values, Judge.got(ctx))
+
+    def _check(self, ctx: StepContext, entry: Any) -> CheckResult:
+        """One check; a reply's schema, which rests on nothing but its text, is judged once per text."""
+        if entry != "schema":
+            return run_check(ctx, entry)
+        text = getattr(ctx.exchange.response, "text", "")
+        return self._schemas.get((ctx.api.name, ctx.basis, ctx.exchange.refusal), text,
+                                 lambda: run_check(ctx, entry))
 
     def _entries(self, conn: str, about: About, expected: Expectation, ctx: StepContext) -> list[Any]:
         if conn in self.anonymous:
