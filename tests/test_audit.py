@@ -274,6 +274,27 @@ def test_an_empty_callid_accepted_and_a_wrong_echo_fail() -> None:
     assert echoed["server.ManualDialCall.echo.channel"].verdict is Verdict.FAIL
 
 
+def test_the_profiles_call_refused_as_unknown_fails() -> None:
+    outcome = build_request(SPEC, "SetCallOutcomeWithComments", "tables",
+                            {"callid": PROFILE.fixtures.call_id, "AccountNumber": PROFILE.fixtures.account_number,
+                             "OutcomeID": "1", "UserID": AGENT})
+    refused = reply("SetCallOutcomeWithComments", {"callid": PROFILE.fixtures.call_id,
+                                                   "response": {"success": False, "msg": "Invalid Call ID."}})
+    results = Script().open().send(outcome).answer(refused).audit()
+    assert results["server.SetCallOutcomeWithComments.not_error"].verdict is Verdict.FAIL
+
+
+def test_a_bug_of_ours_is_an_error_naming_the_line_and_the_rest_is_judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: Any) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(Auditor, "_reply", broken)
+    results = Script().open().send(download()).answer(contacts(contact(1))).close().audit()
+    error = results["trace.suite-error"]
+    assert error.verdict is Verdict.ERROR and "line 4 suite error" in error.detail and "boom" in error.detail
+    assert results["client.GRMDC.request.data.AgentID"].verdict is Verdict.PASS
+
+
 def test_a_request_served_without_the_profiles_credentials_fails() -> None:
     profile = load_profile(None, {"url": "ws://x/", "headers": {"Authorization": "Bearer ${TOKEN}"}},
                            env={"TOKEN": "t0k3n"})

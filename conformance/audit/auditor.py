@@ -108,12 +108,23 @@ class Auditor:
     # ------------------------------------------------------------------ events
 
     def feed(self, event: trace.Event) -> None:
-        """One trace event, in trace order."""
+        """One trace event, in trace order. An exception of ours is an ERROR result naming
+        the line, never a crash: the rest of the trace is still judged."""
         self.events += 1
         if isinstance(event, trace.Header):
             self.upstream = event.upstream
             return
         self.now = max(self.now, event.t)
+        try:
+            self._dispatch(event)
+        except Exception as exc:  # noqa: BLE001 -- a bug of ours: ERROR, as run's engine reports one
+            check = CheckResult("suite error", Verdict.ERROR, (), "inferred",
+                                "a bug of the suite, never the target's fault; please report it",
+                                "the suite to judge this event", f"{type(exc).__name__}: {exc}")
+            self.tally.add("trace.suite-error", "*", "the suite could judge every event", check,
+                           f"line {event.line}", (), (event.line,))
+
+    def _dispatch(self, event: trace.Open | trace.Refused | trace.Frame | trace.Close | trace.End) -> None:
         if isinstance(event, trace.Frame):
             if event.sender == trace.CLIENT:
                 self._request(event)
