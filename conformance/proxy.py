@@ -19,7 +19,7 @@ import contextlib
 import datetime
 import os
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
 from types import TracebackType
@@ -66,10 +66,6 @@ class ProxySettings:
     trace_buffer_bytes: int = 8 * 2**20
     open_timeout: float = 10.0
     close_timeout: float = 2.0
-    hidden: frozenset[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "hidden", trace.redacted_names(self.redact))
 
 
 class TraceWriter:

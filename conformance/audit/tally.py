@@ -58,8 +58,8 @@ class Tally:
             frames: Sequence[Frame] = (), lines: Sequence[int] = (), request: str = "") -> None:
         """One judged check, found ``where`` (``line 14``), with the frames that show it."""
         group = self._group(ident, api, title, check)
-        if check.basis == "documented":
-            group.basis, group.doc = "documented", group.doc if group.basis == "documented" else check.doc
+        if check.basis == "documented" and group.basis != "documented":
+            group.basis, group.doc = "documented", check.doc  # the group rests on a page once a check of it does
         for req in check.requirements:
             if len(group.requirements) < REQUIREMENTS:
                 group.requirements.setdefault(req, None)
