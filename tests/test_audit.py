@@ -230,6 +230,15 @@ def test_what_changes_while_a_request_is_on_its_way_is_not_held_against_it() -> 
     assert after["server.GetReservedManualDialContact.not_returned"].verdict is Verdict.FAIL
 
 
+def test_a_contact_handed_back_again_has_been_held_since_it_was_first() -> None:
+    results = (Script().open().send(download()).answer(contacts(contact(1)))
+               .open(2).send(download(), conn=2).answer(contacts(contact(2)), conn=2)
+               .send(download(count=3, reserved=True)).send(download(count=5, reserved=True), conn=2)
+               .answer(contacts(contact(1), contact(2)), conn=2).answer(contacts(contact(1))).audit())
+    # one contact per answer is a cap the pages allow: contact 1 is the agent's, held since line 4
+    assert results["server.GetReservedManualDialContact.held_again"].verdict is Verdict.INFORMATIONAL
+
+
 def test_a_skip_of_a_held_contact_must_succeed_and_of_a_closed_one_must_not() -> None:
     refused = (Script().open().send(download()).answer(contacts(contact(1)))
                .send(skip(1)).answer(skipped(False)).audit())

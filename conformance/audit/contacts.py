@@ -151,9 +151,10 @@ class Contacts:
             previous = self._by_key.get(key)
             if previous is not None and previous.holder is not None:
                 self._agents.get(previous.holder, set()).discard(key)
-            closed = previous if previous is not None and previous.closed else None  # closed stays closed
+            # a closed contact stays closed, and one the agent already held has held it since then
+            kept = previous if previous is not None and (previous.closed or previous.holder == agent) else None
             self._by_key[key] = Held(_ref(contact), agent, consent, None if phone is None else str(phone),
-                                     closed.since if closed else now, closed.closed if closed else None)
+                                     kept.since if kept else now, kept.closed if kept else None)
             self._agents.setdefault(agent, set()).add(key)
 
     def close(self, account: Any, where: str, now: float) -> None:
