@@ -190,10 +190,16 @@ class Auditor:
             self._judge(conn, pending, exchange)
 
     def _close(self, event: trace.Close) -> None:
-        link = self.links.pop(event.conn, None)
-        if link is None or not self.server:
-            return
-        self.links[event.conn] = link  # while its last requests are judged
+        link = self.links.get(event.conn)
+        if link is not None and self.server:
+            self._ended(event, link)
+        self.links.pop(event.conn, None)
+        self.anonymous.discard(event.conn)
+        for key in [k for k in self.earlier if k[0] == event.conn]:
+            del self.earlier[key]
+
+    def _ended(self, event: trace.Close, link: Link) -> None:
+        """The requests a closed connection leaves unanswered: FAIL when the server closed it."""
         self._expire(event.conn, link, event.t)
         if event.by == trace.SERVER:
             why = f"the server closed it ({event.code}{' ' + event.reason if event.reason else ''})"
@@ -204,10 +210,6 @@ class Auditor:
             for pending, exchange in link.abandon(event.t, f"{who} closed it"):
                 self._unjudged(pending, exchange, f"{who} closed the connection before the reply was due")
         self.breaker.strays += link.strays
-        del self.links[event.conn]
-        self.anonymous.discard(event.conn)
-        for key in [k for k in self.earlier if k[0] == event.conn]:
-            del self.earlier[key]
 
     def _refused(self, event: trace.Refused) -> None:
         check = CheckResult("handshake", Verdict.INFORMATIONAL, (), "inferred",
