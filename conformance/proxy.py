@@ -17,8 +17,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import functools
 import os
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from pathlib import Path
@@ -31,9 +32,10 @@ from websockets.asyncio.connection import Connection
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.datastructures import Headers
 from websockets.exceptions import ConnectionClosed, InvalidHandshake, InvalidStatus, ProtocolError
-from websockets.frames import Close
+from websockets.frames import Close, Frame, Opcode
 from websockets.headers import parse_subprotocol
 from websockets.http11 import Request, Response
+from websockets.protocol import Event
 from websockets.typing import Subprotocol
 
 from . import trace
@@ -230,6 +232,7 @@ class RecordingProxy:
             self._handle, s.host, s.port, process_request=self._open_upstream,
             select_subprotocol=self._subprotocol, compression=None, max_size=s.max_frame_bytes,
             max_queue=s.max_queue, ping_interval=None, close_timeout=s.close_timeout, server_header=None,
+            create_connection=_ServerLeg,
         )
         self.url = server_url(self._server)
         started = datetime.datetime.now(datetime.UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
@@ -267,7 +270,8 @@ class RecordingProxy:
             upstream = await connect(
                 upstream_url(s.upstream, request.path), additional_headers=forwarded(request.headers),
                 subprotocols=offered or None, user_agent_header=None, compression=None, proxy=None,
-                open_timeout=s.open_timeout, ping_interval=None, close_timeout=s.close_timeout,
+                create_connection=_ClientLeg, open_timeout=s.open_timeout, ping_interval=None,
+                close_timeout=s.close_timeout,
                 max_size=s.max_frame_bytes, max_queue=s.max_queue,
             )
         except InvalidStatus as refused:
@@ -306,9 +310,7 @@ class RecordingProxy:
         session = _Session(self, conn, client, upstream)
         self._live += 1
         try:
-            pumps = {asyncio.create_task(session.pump(client, upstream, trace.CLIENT)),
-                     asyncio.create_task(session.pump(upstream, client, trace.SERVER))}
-            _, left = await asyncio.wait(pumps, return_when=asyncio.FIRST_COMPLETED)
+            _, left = await asyncio.wait(session.start(), return_when=asyncio.FIRST_COMPLETED)
             await session.end()
             if left:
                 _, late = await asyncio.wait(left, timeout=self.settings.close_timeout)
@@ -327,20 +329,47 @@ class _Session:
     def __init__(self, proxy: RecordingProxy, conn: int, client: ServerConnection, upstream: ClientConnection) -> None:
         self.proxy, self.conn, self.client, self.upstream = proxy, conn, client, upstream
         self.ended = False
+        self.pumps: dict[trace.Side, asyncio.Task[None]] = {}
+        self._reading: set[trace.Side] = set()
+        self._cut: set[trace.Side] = set()
+        for leg, side in ((client, trace.CLIENT), (upstream, trace.SERVER)):
+            if isinstance(leg, _Watched):
+                leg.on_close_frame = functools.partial(self._close_frame, side)
+
+    def start(self) -> set[asyncio.Task[None]]:
+        self.pumps = {trace.CLIENT: asyncio.create_task(self.pump(self.client, self.upstream, trace.CLIENT)),
+                      trace.SERVER: asyncio.create_task(self.pump(self.upstream, self.client, trace.SERVER))}
+        return set(self.pumps.values())
+
+    def _close_frame(self, side: trace.Side) -> None:
+        """The peer on ``side`` sent its close: a pump waiting for a message stops waiting
+        (websockets would end the stream only once the TCP connection ends, a round trip later)."""
+        if side in self._reading and side in self.pumps:
+            self._cut.add(side)
+            self.pumps[side].cancel()
 
     async def pump(self, source: Connection, sink: Connection, sender: trace.Side) -> None:
-        """Relay one direction. A close that came with a message is passed on right behind
-        it (and the messages queued before it), as the peer sent them: at once."""
+        """Relay one direction. The peer's close is passed on right behind the messages it
+        sent before it, as the peer sent them: at once."""
         try:
-            async for message in source:
+            while source.protocol.close_rcvd is None:
+                self._reading.add(sender)
+                try:
+                    message = await source.recv()
+                finally:
+                    self._reading.discard(sender)
                 await self._relay(message, sink, sender)
-                if source.protocol.close_rcvd is not None:
-                    for queued in await _queued(source):
-                        await self._relay(queued, sink, sender)
-                    await self.end()
-                    return
+        except asyncio.CancelledError:
+            if sender not in self._cut:
+                raise
+            current = asyncio.current_task()
+            if current is not None:
+                current.uncancel()  # our own doing: the close frame came (see _close_frame)
         except ConnectionClosed:
-            pass  # either leg: end() reads who ended it
+            return  # either leg: end() reads who ended it
+        for queued in await _queued(source):
+            await self._relay(queued, sink, sender)
+        await self.end()
 
     async def _relay(self, message: str | bytes, sink: Connection, sender: trace.Side) -> None:
         self.proxy._frames += 1
@@ -357,6 +386,28 @@ class _Session:
         for leg in (self.client, self.upstream):
             if leg.protocol.close_sent is None and leg.protocol.close_rcvd is None:
                 await _pass_close(leg, code, reason)
+
+
+class _Watched:
+    """A leg that says the moment its peer's close frame arrives."""
+
+    on_close_frame: Callable[[], None] | None = None
+
+    def _watch(self, event: Event) -> None:
+        if isinstance(event, Frame) and event.opcode is Opcode.CLOSE and self.on_close_frame is not None:
+            self.on_close_frame()
+
+
+class _ClientLeg(ClientConnection, _Watched):
+    def process_event(self, event: Event) -> None:
+        super().process_event(event)
+        self._watch(event)
+
+
+class _ServerLeg(ServerConnection, _Watched):
+    def process_event(self, event: Event) -> None:
+        super().process_event(event)
+        self._watch(event)
 
 
 async def _queued(source: Connection) -> list[str | bytes]:

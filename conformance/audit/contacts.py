@@ -4,9 +4,10 @@ Learnt from the replies alone, as a long-lived target's state is learnt by the c
 download hands contacts to the agent that asked (and a re-fetch says which it holds), a
 skip that succeeds closes a contact (Skip Manual Dial Contact: Overview). What the trace
 cannot show is forgotten rather than guessed: a non-PEWC skip closes one of the agent's
-non-consent contacts, but not which, so those become unknown; an outcome set for a
-contact's account may change its state, so it does too. A reservation is taken to last
-for the whole trace (the pages give ExpiryTime but not what follows it).
+contacts (a non-consent one only by our reading, D-25) but does not say which, so they
+all become unknown; an outcome set for a contact's account may change its state, so it
+does too. A reservation is taken to last for the whole trace (the pages give ExpiryTime
+but not what follows it).
 
 Connections run side by side, and a reply recorded first may have been served second, so
 a fact counts for a request only when it was learnt before the request went out
@@ -94,13 +95,14 @@ class Held:
 @dataclass(frozen=True)
 class InFlight:
     """What requests still awaiting their replies may be changing: contacts a skip or an
-    outcome names, and agents with a non-PEWC skip (one of their non-consent contacts)."""
+    outcome names, and agents with a non-PEWC skip (one of their contacts: which one, the
+    pages do not say, D-25)."""
 
     accounts: frozenset[str] = frozenset()
     releasing: frozenset[str] = frozenset()
 
     def touches(self, key: str, held: Held) -> bool:
-        return key in self.accounts or (held.holder in self.releasing and held.consent is not True)
+        return key in self.accounts or held.holder in self.releasing
 
 
 NOTHING: Final = InFlight()
@@ -172,12 +174,10 @@ class Contacts:
         if held is not None and held.holder is not None:
             self._agents.get(held.holder, set()).discard(str(account))
 
-    def forget_agent(self, agent: str, consent: bool) -> None:
-        """One of the agent's contacts of this type changed, the trace does not say which."""
+    def forget_agent(self, agent: str) -> None:
+        """One of the agent's contacts changed, the trace does not say which."""
         for key in list(self._agents.get(agent, ())):
-            held = self._by_key[key]
-            if held.consent is consent or held.consent is None:
-                self.forget(key)
+            self.forget(key)
 
 
 def outcome_matches(row_value: Any, known: Iterable[str], api: Api, row_name: str) -> bool:

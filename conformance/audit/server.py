@@ -166,7 +166,7 @@ class Judge:
         elif api == SKIP and served:
             self.contacts.close(request.value("account"), where, now)
         elif api == SKIP_NON_PEWC and served and agent is not None:
-            self.contacts.forget_agent(str(agent), consent=False)
+            self.contacts.forget_agent(str(agent))
         elif api == OUTCOME and served:
             self.contacts.forget(request.value("account"))
 
