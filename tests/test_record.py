@@ -297,3 +297,12 @@ def test_sigterm_closes_every_connection_and_ends_the_trace_cleanly(tmp_path: Pa
     assert found[-1]["type"] == "end" and found[-1]["frames"] == 2
     assert [(f["by"], f["code"]) for f in found if f["type"] == "close"] == [("proxy", 1001)]
     assert upstream.closes == [(1001, "")]
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a file every write to fails)")
+def test_a_trace_that_cannot_be_written_stops_the_proxy_with_exit_1() -> None:
+    process = subprocess.run(
+        [sys.executable, "-m", "conformance", "record", "--upstream", "ws://127.0.0.1:9/", "--out", "/dev/full"],
+        capture_output=True, text=True, cwd=ROOT, timeout=BOUND)
+    assert process.returncode == 1, process.stderr
+    assert "cannot write /dev/full" in process.stderr

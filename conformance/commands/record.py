@@ -65,15 +65,23 @@ async def _record(settings: ProxySettings, out: Path) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    with open(out, "wb") as stream:
+    stream = open(out, "wb")  # noqa: SIM115 -- closed below, where a failed trace's last error is known
+    failure: BaseException | None = None
+    try:
         async with RecordingProxy(settings, stream) as proxy:
             print(f"listening {proxy.url}", flush=True)
             stopped = asyncio.create_task(stop.wait())
             ends: set[asyncio.Future[Any]] = {stopped, proxy.writer.failed}
             await asyncio.wait(ends, return_when=asyncio.FIRST_COMPLETED)
             stopped.cancel()
-    if proxy.writer.failed.done():
-        print(f"lcm-conformance record: cannot write {out}: {proxy.writer.failed.result()}", file=sys.stderr)
+    finally:
+        try:
+            stream.close()
+        except OSError as exc:  # the last flush; the first error, if any, is the writer's
+            failure = exc
+    failed = proxy.writer.failed.result() if proxy.writer.failed.done() else failure
+    if failed is not None:
+        print(f"lcm-conformance record: cannot write {out}: {failed}", file=sys.stderr)
         return 1
     return 0
 
