@@ -33,8 +33,9 @@ judge it without opening a socket, with the checks, schemas and reply pairing of
                contact is held by two agents, a re-fetch gives back what the agent holds.
 
 Each result names the trace lines it rests on and the reports show those frames. The
-profile gives the response timeout and what the endpoint is known to hold (the call id,
-outcome ids); without one, the doc samples' values and a 5 s timeout.
+profile gives the response timeout, the credentials the endpoint requires (a connection
+opened without them that is served FAILs) and what it is known to hold (the call id,
+outcome ids); without one, the doc samples' values, no credentials and a 5 s timeout.
 
 exit codes:
   0  no FAIL and no ERROR (with --expectations: no difference from the expected verdicts)
@@ -61,7 +62,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--expectations", type=Path, metavar="FILE",
                         help="YAML mapping result id -> expected verdict; only differences fail the audit")
     parser.add_argument("--profile", type=Path, metavar="FILE",
-                        help="target profile: its response timeout, call id and outcome ids (default: the samples')")
+                        help="target profile: its response timeout, credentials, call id and outcome ids "
+                             "(default: the samples')")
     parser.add_argument("--side", choices=SIDES, default="both",
                         help="judge the application's requests, the endpoint's replies, or both (default)")
     parser.add_argument("--response-timeout", type=float, metavar="SECONDS",
