@@ -87,7 +87,7 @@ class Auditor:
         self.profile = profile
         self.client = client
         self.server = server
-        self.tally = Tally(examples)
+        self.tally = Tally(examples, label)
         self.credentials = frozenset(h.lower() for h in credential_headers(profile))
         self.anonymous: set[str] = set()
         """Connections opened without the credentials the profile declares."""

@@ -33,6 +33,8 @@ class _Group:
     examples: list[tuple[CheckResult, tuple[Frame, ...], tuple[int, ...], str]] = field(default_factory=list)
     kept: Counter[Verdict] = field(default_factory=Counter)
     not_run: Counter[str] = field(default_factory=Counter)
+    span: tuple[int, int] | None = None
+    """The first and last trace lines (or request numbers) a judged check rests on."""
     not_run_frames: tuple[Frame, ...] = ()
     not_run_where: str = ""
 
@@ -40,8 +42,9 @@ class _Group:
 class Tally:
     """Judged checks grouped into results."""
 
-    def __init__(self, examples: int = EXAMPLES) -> None:
+    def __init__(self, examples: int = EXAMPLES, unit: str = "line") -> None:
         self.examples = examples
+        self.unit = unit
         self._groups: dict[str, _Group] = {}
 
     def __len__(self) -> int:
@@ -64,6 +67,9 @@ class Tally:
             if len(group.requirements) < REQUIREMENTS:
                 group.requirements.setdefault(req, None)
         group.counts[check.verdict] += 1
+        if lines:
+            first, last = group.span or (min(lines), max(lines))
+            group.span = (min(first, *lines), max(last, *lines))
         if check.verdict is not Verdict.PASS and group.kept[check.verdict] < self.examples:
             group.kept[check.verdict] += 1
             named = dataclasses.replace(check, name=f"{where} {check.name}")
@@ -78,10 +84,10 @@ class Tally:
             group.not_run_where, group.not_run_frames = where, tuple(frames)
 
     def results(self) -> list[CaseResult]:
-        return [_result(g) for g in self._groups.values()]
+        return [_result(g, self.unit) for g in self._groups.values()]
 
 
-def _result(group: _Group) -> CaseResult:
+def _result(group: _Group, unit: str) -> CaseResult:
     judged = sum(group.counts.values())
     result = CaseResult(group.id, group.title, group.api, tuple(group.requirements), group.doc, group.basis,
                         Verdict.PASS, "")
@@ -97,7 +103,7 @@ def _result(group: _Group) -> CaseResult:
         result.detail = f"not run: {reason} ({sum(group.not_run.values())} time(s), first at {group.not_run_where})"
         return result
     result.verdict = Verdict.FAIL if group.counts[Verdict.FAIL] else worst(group.counts)
-    result.detail = _detail(group, judged, shown)
+    result.detail = _detail(group, judged, shown, unit)
     if result.verdict in (Verdict.FAIL, Verdict.ERROR):
         bad = [e for e in shown if e[0].verdict is result.verdict]
         result.reproduce = {"trace_lines": sorted({n for e in bad for n in e[2]}),
@@ -105,12 +111,13 @@ def _result(group: _Group) -> CaseResult:
     return result
 
 
-def _detail(group: _Group, judged: int, shown: list[tuple[CheckResult, tuple[Frame, ...], tuple[int, ...], str]]
-            ) -> str:
+def _detail(group: _Group, judged: int, shown: list[tuple[CheckResult, tuple[Frame, ...], tuple[int, ...], str]],
+            unit: str) -> str:
     counts = ", ".join(f"{n} {v.label}" for v, n in sorted(group.counts.items(), key=lambda kv: kv[0].value))
     skipped = sum(group.not_run.values())
     also = f"; {skipped} not judged ({group.not_run.most_common(1)[0][0]})" if skipped else ""
     if not shown:
-        return f"all {judged} passed{also}"
+        span = f" ({unit}s {group.span[0]} to {group.span[1]})" if group.span else ""
+        return f"all {judged} passed{span}{also}"
     first = shown[0][0]
     return f"{counts} of {judged}{also}; first: {first.message()}"
