@@ -2,7 +2,8 @@
 
 An in-process relay on 127.0.0.1 stands in front of the reference server and delays every
 chunk of bytes by half the round trip, each way, keeping their order; a new connection
-first waits one round trip, as TCP's handshake does. Against it, the default run
+first waits one round trip, as TCP's handshake does. The server runs in a process of its
+own (``lcm-conformance serve``), as a remote target would: its work is not the suite's. Against it, the default run
 (property runs on, the quick Hypothesis profile) at 0, 10, 50 and 150 ms round trip, once
 one case at a time (``--jobs 1``) and once with the default, each on a fresh server.
 Also printed: the requests on the longest chain of dependent requests in the default
@@ -21,14 +22,14 @@ import argparse
 import asyncio
 import contextlib
 import re
+import sys
 import time
 from collections.abc import AsyncIterator
 
 from conformance.profile import load_profile
 from conformance.results import RunResult
 from conformance.runner import DEFAULT_JOBS, RunOptions, plan_run, run_suite
-from conformance.schedule import Unit, case_keys, run_keys
-from conformance.server import running_server
+from conformance.schedule import Unit, case_footprint, run_footprint
 from conformance.spec import load_spec
 
 RTTS = (0.0, 10.0, 50.0, 150.0)
@@ -90,14 +91,29 @@ async def relay(upstream_port: int, rtt: float) -> AsyncIterator[str]:
         server.close()
 
 
+@contextlib.asynccontextmanager
+async def serving() -> AsyncIterator[int]:
+    """The reference server in a process of its own, fresh; yields its port."""
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "conformance", "serve", "--port", "0", "--quiet",
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        assert server.stdout is not None
+        line = (await asyncio.wait_for(server.stdout.readline(), 30)).decode()
+        if not line.startswith("listening "):
+            raise RuntimeError(f"the reference server did not start: {line!r}")
+        yield int(line.split()[1].rsplit(":", 1)[1].strip("/"))
+    finally:
+        server.terminate()
+        await asyncio.wait_for(server.wait(), 10)
+
+
 async def timed_run(rtt_ms: float, jobs: int, profile: str) -> tuple[float, RunResult]:
-    async with running_server() as url:
-        port = int(url.rsplit(":", 1)[1].strip("/"))
-        async with relay(port, rtt_ms / 1000) as relayed:
-            started = time.perf_counter()
-            run = await asyncio.wait_for(run_suite(RunOptions(target=relayed, jobs=jobs,
-                                                              hypothesis_profile=profile)), BOUND)
-            return time.perf_counter() - started, run
+    async with serving() as port, relay(port, rtt_ms / 1000) as relayed:
+        started = time.perf_counter()
+        run = await asyncio.wait_for(run_suite(RunOptions(target=relayed, jobs=jobs,
+                                                          hypothesis_profile=profile)), BOUND)
+        return time.perf_counter() - started, run
 
 
 def sent(result_detail: str, frames_sent: int) -> int:
@@ -107,21 +123,21 @@ def sent(result_detail: str, frames_sent: int) -> int:
 
 
 def longest_chain(run: RunResult, profile_name: str) -> int:
-    """Requests on the longest chain of units that wait for one another (two units wait when
-    they share a key and one of them may not share it), each weighed by what it sent."""
+    """Requests on the longest chain of units that wait for one another (two units wait
+    when they touch the same state and one of them may change it), each weighed by what
+    it sent."""
     spec = load_spec()
     profile = load_profile(None, {"url": "ws://127.0.0.1:9/"})
     cases, runs = plan_run(spec, RunOptions(target=profile.url, hypothesis_profile=profile_name))
-    units = [Unit(case_keys(spec, profile, c)) for c in cases]
-    units += [Unit((run_keys(spec, profile, r),), shared=not r.drives) for r in runs]
+    footprints = [Unit(case_footprint(spec, profile, c)).footprint() for c in cases]
+    footprints += [run_footprint(spec, profile, r) for r in runs]
     by_id = {r.id: r for r in run.results}
     ids = [c.id for c in cases] + [r.id for r in runs]
     weights = [sent(by_id[i].detail, sum(f.direction == "sent" for f in by_id[i].frames)) for i in ids]
     longest: list[int] = []
-    for j, unit in enumerate(units):
-        keys = set().union(*unit.steps)
-        before = [longest[i] for i, other in enumerate(units[:j])
-                  if keys & set().union(*other.steps) and not (unit.shared and other.shared)]
+    for j, mine in enumerate(footprints):
+        before = [longest[i] for i, other in enumerate(footprints[:j])
+                  if any(key in other and (writes or other[key]) for key, writes in mine.items())]
         longest.append(weights[j] + max(before, default=0))
     return max(longest, default=0)
 

@@ -61,6 +61,9 @@ class Turn(Protocol):
     async def before(self, step: int) -> None:
         """Wait until step ``step`` (1-based) may touch the state it touches."""
 
+    def done(self) -> None:
+        """The case sends nothing more: the next case may touch what it touched."""
+
 
 class NotRun(Exception):
     """A precondition the target cannot meet: the case is reported as not run."""
@@ -193,6 +196,8 @@ class CaseRunner:
         except Exception as exc:  # noqa: BLE001 -- a bug of ours, or a reply no path expected: ERROR, not a crash
             run.checks.append(_suite_error(case, run.step, exc))
         finally:
+            if turn is not None:  # before the closing handshakes: they touch no state
+                turn.done()
             for conn in connections.values():
                 try:
                     await conn.close()

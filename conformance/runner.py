@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import time
 import warnings
@@ -38,13 +39,13 @@ from .hypo.record import PropertyRun
 from .messages import items, member
 from .profile import Profile, load_profile
 from .results import CaseResult, CheckResult, RunResult, Verdict
-from .schedule import Unit, case_keys, run_in_order, run_keys
+from .schedule import Unit, case_footprint, run_footprint, run_in_order
 from .spec import Spec, load_spec
 from .transport import Connection, TargetUnreachable
 
 Progress = Callable[[CaseResult], None]
 RANDOM_MODULE = "Do not use the `random` module inside strategies"
-DEFAULT_JOBS = 8
+DEFAULT_JOBS = 16
 """Cases and property runs at once by default (bench/bench_latency.py: the fastest on a
 remote target, and no slower than one at a time on loopback)."""
 
@@ -271,20 +272,18 @@ async def _run_all(runner: CaseRunner, cases: list[Case], runs: list[PropertyRun
 
     def unit(index: int) -> Unit:
         if index < len(cases):
-            return Unit(case_keys(spec, profile, cases[index]))
-        run = runs[index - len(cases)]
-        return Unit((run_keys(spec, profile, run),), shared=not run.drives)
+            return Unit(case_footprint(spec, profile, cases[index]))
+        return Unit((run_footprint(spec, profile, runs[index - len(cases)]),))
 
     deadline = time.monotonic() + profile.timeouts.run
     loop = asyncio.get_running_loop()
-    workers = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(runs))), thread_name_prefix="lcm-property",
-                                 initializer=hypothesis_suite.warm, initargs=(spec,))
+    workers = ThreadPoolExecutor(max_workers=max(1, min(jobs, len(runs))), thread_name_prefix="lcm-property")
 
     async def work(index: int, turn: Turn) -> CaseResult:
-        if index >= len(cases):
+        if index >= len(cases):  # started at once: it waits for its turn at its first request
             assert session is not None
-            await turn.before(1)
-            return await loop.run_in_executor(workers, runs[index - len(cases)].run, session)
+            own = dataclasses.replace(session, turn=turn)
+            return await loop.run_in_executor(workers, hypothesis_suite.run_one, runs[index - len(cases)], own)
         case = cases[index]
         if time.monotonic() > deadline:
             result = CaseResult(case.id, case.title, case.api, case.requirements, case.doc, case.basis,

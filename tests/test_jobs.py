@@ -23,7 +23,7 @@ from conformance.profile import load_profile
 from conformance.protocol import Exchange, FrameLog, Status
 from conformance.results import RunResult
 from conformance.runner import DEFAULT_JOBS, RunOptions, run_suite
-from conformance.schedule import CONTACTS, Gate, Turn, Unit, case_keys, run_in_order, run_keys
+from conformance.schedule import CONTACTS, Gate, Slots, Turn, Unit, case_footprint, run_footprint, run_in_order
 from conformance.server import running_server
 from conformance.spec import load_spec
 
@@ -56,45 +56,54 @@ def test_verdicts_do_not_depend_on_jobs(name: str) -> None:
 
 PROFILE = load_profile(None, {"url": "ws://127.0.0.1:9/"})
 CASES = {c.id: c for c in load_cases(SPEC)}
+CALL = f"call:{PROFILE.fixtures.call_id}"
+OFFERED = "offered:SkipNonPEWCContact"
 
 
-def keys(case_id: str) -> list[list[str]]:
-    return [sorted(k) for k in case_keys(SPEC, PROFILE, CASES[case_id])]
+def steps(case_id: str) -> list[dict[str, bool]]:
+    return [dict(step) for step in case_footprint(SPEC, PROFILE, CASES[case_id])]
 
 
 def test_footprints_come_from_the_requests() -> None:
-    assert keys("MDC.echo.page") == [[]]  # a dial names no contact and no call
-    assert keys("GRMDC.count") == [[CONTACTS]]
-    assert keys("SCOC.outcome.page") == [[f"call:{PROFILE.fixtures.call_id}"]]
-    assert keys("SCOC.error.unknown-callid") == [["call:lcm-conformance-no-such-call"]]
-    # a skip of a contact only an earlier reply names still touches the contacts
-    assert all(step == [CONTACTS] for step in keys("SMDC.skip.tables"))
+    assert steps("MDC.echo.page") == [{}]  # a dial names no contact and no call
+    assert steps("GRMDC.count") == [{CONTACTS: True}]  # a download changes the contacts
+    assert steps("GRMDC.form.page") == [{CONTACTS: False}]  # a re-fetch only reads them
+    assert steps("SCOC.outcome.page") == [{CALL: True}]
+    assert steps("SCOC.error.unknown-callid") == [{"call:lcm-conformance-no-such-call": True}]
+    # a skip of a contact only an earlier reply names still changes the contacts
+    assert steps("SMDC.skip.tables")[2] == {CONTACTS: True}
     # a request missing a mandatory row takes nothing; the valid request after it may
-    assert keys("MDC.missing.PhoneNumber") == [[], [CONTACTS]]
+    assert steps("MDC.missing.PhoneNumber") == [{}, {CONTACTS: False}]
     # a wrong type may be coerced and served (the pages do not say): it counts
-    assert keys("GRMDC.wrong-type.Consent") == [[CONTACTS], []]
-    # without a Campaign Manager version, SkipNonPEWCContact may turn out withdrawn
-    assert keys("SNPC.missing.UserId") == [["offered:SkipNonPEWCContact"], []]
+    assert steps("GRMDC.wrong-type.Consent") == [{CONTACTS: False}, {}]
+    assert steps("SMDC.wrong-type.UserId") == [{CONTACTS: True}, {}]
+    # without a Campaign Manager version, SkipNonPEWCContact may turn out withdrawn: a
+    # valid request may find it so, one the tables forbid only sees it
+    assert steps("SNPC.skip.page")[2] == {CONTACTS: True, OFFERED: True}
+    assert steps("SNPC.missing.UserId") == [{OFFERED: False}, {}]
     versioned = load_profile(None, {"url": "ws://127.0.0.1:9/", "campaign_manager_version": 2308})
-    assert case_keys(SPEC, versioned, CASES["SNPC.missing.UserId"]) == (frozenset(), frozenset())
+    assert case_footprint(SPEC, versioned, CASES["SNPC.missing.UserId"]) == ({}, {})
 
 
-def test_the_stateful_test_needs_what_every_api_touches() -> None:
+def test_a_property_run_changes_what_its_api_touches_and_the_stateful_test_everything() -> None:
     runs = {r.id: r for r in all_runs(SPEC)}
+    assert run_footprint(SPEC, PROFILE, runs["property.GetReservedManualDialContact.valid-requests"]) == {
+        CONTACTS: True}
+    assert run_footprint(SPEC, PROFILE, runs["property.ManualDialCall.echo"]) == {CONTACTS: False}  # a re-fetch
+    assert run_footprint(SPEC, PROFILE, runs["property.SetCallOutcomeWithComments.echo"]) == {CALL: True}
     stateful = runs["stateful.contacts"]
-    assert stateful.drives and run_keys(SPEC, PROFILE, stateful) >= {CONTACTS, f"call:{PROFILE.fixtures.call_id}"}
-    assert run_keys(SPEC, PROFILE, runs["property.ManualDialCall.echo"]) == {CONTACTS}  # its follow-up re-fetch
+    assert stateful.drives and run_footprint(SPEC, PROFILE, stateful) == {CONTACTS: True, CALL: True, OFFERED: True}
     assert not any(r.drives for r in runs.values() if r is not stateful)
 
 
 # ------------------------------------------------------------------ the gate
 
 
-def test_the_gate_keeps_plan_order_and_lets_shared_claims_overlap() -> None:
+def test_the_gate_keeps_plan_order_and_lets_readers_overlap() -> None:
     async def scenario() -> list[str]:
         log: list[str] = []
-        units = [Unit((frozenset({"k"}),)), Unit((frozenset({"k"}),), shared=True),
-                 Unit((frozenset({"k"}),), shared=True), Unit((frozenset({"k"}),)), Unit((frozenset(),))]
+        units = [Unit(({"k": True},)), Unit(({"k": False},)), Unit(({"k": False},)), Unit(({"k": True},)),
+                 Unit(({},))]
         release = asyncio.Event()
 
         async def work(index: int, turn: Turn) -> int:
@@ -104,6 +113,7 @@ def test_the_gate_keeps_plan_order_and_lets_shared_claims_overlap() -> None:
                 await release.wait()
             await asyncio.sleep(0)
             log.append(f"end {index}")
+            turn.done()
             return index
 
         async def opener() -> None:
@@ -119,16 +129,17 @@ def test_the_gate_keeps_plan_order_and_lets_shared_claims_overlap() -> None:
     log = asyncio.run(scenario())
     assert log.index("start 4") < log.index("end 0")
     assert log.index("end 0") < log.index("start 1") < log.index("end 1")
-    assert log.index("start 2") < log.index("end 1")  # shared claims run together
+    assert log.index("start 2") < log.index("end 1")  # two readers together
     assert log.index("start 3") > max(log.index("end 1"), log.index("end 2"))
 
 
 def test_a_turn_lets_go_after_the_last_step_that_needs_a_key() -> None:
     async def scenario() -> list[str]:
-        gate, log = Gate(), []
-        gate.claim(0, {"k"}, shared=False)
-        gate.claim(1, {"k"}, shared=False)
-        first, second = Turn(gate, 0, (frozenset({"k"}), frozenset())), Turn(gate, 1, (frozenset({"k"}),))
+        gate, slots, log = Gate(), Slots(2), []
+        gate.claim(0, {"k": True})
+        gate.claim(1, {"k": True})
+        first = Turn(gate, slots, 0, ({"k": True}, {}))
+        second = Turn(gate, slots, 1, ({"k": True},))
 
         async def later() -> None:
             await second.before(1)

@@ -15,10 +15,11 @@ the checks they got and the frames exchanged.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,7 +27,7 @@ from typing import Any, TypeVar
 from ..breaker import Breaker
 from ..cases import Step
 from ..checks import StepContext, forgiven, run_check
-from ..engine import SETTLE, build_frame, reply_key, withdrawal
+from ..engine import SETTLE, Turn, build_frame, reply_key, withdrawal
 from ..profile import Profile
 from ..protocol import Exchange, parse_frame
 from ..results import CheckResult, Frame, Verdict
@@ -44,6 +45,44 @@ class Exhausted(Exception):
 
 class Withdrawn(Exception):
     """The target does not offer the API (it answered none of its requests)."""
+
+
+class Serial:
+    """Worker threads run Hypothesis one at a time and overlap only while they wait for the
+    target (:meth:`Portal.call`). CPython 3.11 garbles ``ast.parse`` run from two threads at
+    once (gh-106905: "AST constructor recursion depth mismatch"), and Hypothesis parses
+    source to name the functions and lambdas it runs; the GIL serialises the work anyway."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    @contextlib.contextmanager
+    def working(self) -> Iterator[None]:
+        """Run Hypothesis in this thread (from a worker thread, around a whole run)."""
+        with self._lock:
+            self._local.held = True
+            try:
+                yield
+            finally:
+                self._local.held = False
+
+    @contextlib.contextmanager
+    def waiting(self) -> Iterator[None]:
+        """Let the other workers run while this one waits (a no-op where it does not work)."""
+        if not getattr(self._local, "held", False):
+            yield
+            return
+        self._local.held = False
+        self._lock.release()
+        try:
+            yield
+        finally:
+            self._lock.acquire()
+            self._local.held = True
+
+
+SERIAL = Serial()
 
 
 class Portal:
@@ -66,7 +105,8 @@ class Portal:
         except RuntimeError:  # the loop closed (the run was interrupted): the coroutine never runs
             coro.close()
             raise
-        return future.result(timeout)
+        with SERIAL.waiting():
+            return future.result(timeout)
 
 
 @dataclass
@@ -92,6 +132,10 @@ class Session:
     pace: Pace | None = None
     """The run's message rate, shared by every connection of every run (None: the plan's
     rate, for this session's connections together)."""
+    turn: Turn | None = None
+    """A property run's place in the run's order (:mod:`conformance.schedule`): waited
+    before its first request, once its connection is open, and let go before its
+    connections close. Each run gets a copy of the session with its own."""
 
     def __post_init__(self) -> None:
         if self.pace is None:
@@ -127,7 +171,10 @@ class Driver:
     def __init__(self, session: Session, *, messages: int, seconds: float) -> None:
         self.session = session
         self.left = messages
+        self.seconds = seconds
         self.deadline = min(time.monotonic() + seconds, session.deadline)
+        self.waited = session.turn is None
+        """Whether the run's turn has come (its time counts from then)."""
         self.sent = 0
         self.exhausted: str | None = None
         """Why the run could send no more, once it could not."""
@@ -156,6 +203,8 @@ class Driver:
         timeouts, plan = self.session.profile.timeouts, self.session.plan
         wait = timeouts.response if wait is None else min(wait, timeouts.response)
         bound = timeouts.connect + wait + plan.burst / plan.rate + _MARGIN
+        if not self.waited:  # its turn may take as long as what the run has left
+            bound += min(timeouts.run, max(0.0, self.session.deadline - time.monotonic()))
         return self.session.portal.call(self._exchange(agent, text, subtopic, callid, wait, refusal), bound)
 
     async def _exchange(self, agent: int, text: str, subtopic: str | None, callid: str | None,
@@ -163,6 +212,14 @@ class Driver:
         conn = self.connections.get(agent)
         if conn is None:
             conn = self.connections[agent] = Connection.from_profile(self.session.profile, pace=self.session.pace)
+        if not self.waited and self.session.turn is not None:
+            await conn.connect()  # opened before the wait: it costs the run's turn nothing
+            await self.session.turn.before(1)
+            self.waited = True
+            self.deadline = min(time.monotonic() + self.seconds, self.session.deadline)
+            if self.session.stopped:
+                self.exhausted = self.session.stopped
+                raise Exhausted(self.exhausted)
         before = conn.connects
         try:
             exchange = await conn.exchange(text, subtopic, callid, timeout=wait, refusal=refusal,
@@ -173,6 +230,8 @@ class Driver:
 
     def close(self) -> None:
         async def close_all() -> None:
+            if self.session.turn is not None:  # the closing handshakes touch no state
+                self.session.turn.done()
             for conn in self.connections.values():
                 await conn.close()
 

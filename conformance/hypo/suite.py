@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -14,9 +13,7 @@ from ..properties import property_runs
 from ..results import CaseResult, Verdict
 from ..spec import Spec
 from ..stateful import STATEFUL
-from ..strategies import message_strategy
-from . import frames
-from .driver import Portal, Session
+from .driver import SERIAL, Portal, Session
 from .plan import plan
 from .record import PropertyRun
 
@@ -47,15 +44,11 @@ def session(
                    report_dir=report_dir, withdrawn=found, deadline=deadline, breaker=breaker or Breaker())
 
 
-_WARMING = threading.Lock()
-
-
-def warm(spec: Spec) -> None:
-    """Build, once, the character tables every property run's strategies share. Hypothesis
-    caches them process-wide without a lock: runs starting together on several threads
-    would each build them (seconds of CPU each), so every worker thread calls this first."""
-    with _WARMING:
-        frames.odd_frames(message_strategy(next(iter(spec.apis)), "request", "strict")).validate()
+def run_one(run: PropertyRun, session: Session) -> CaseResult:
+    """Run one property run on a worker thread, one of several: Hypothesis works in one
+    thread at a time, the others waiting for the target meanwhile (:class:`~.driver.Serial`)."""
+    with SERIAL.working():
+        return run.run(session)
 
 
 def run_all(session: Session, runs: list[PropertyRun], progress: Callable[[CaseResult], None] | None = None
