@@ -263,13 +263,16 @@ async def run_cases(spec: Spec, profile: Profile, cases: list[Case], progress: P
     """Run cases within the profile's whole-run time bound, up to ``jobs`` at once; their
     results in the order of ``cases``. ``progress`` is told of each as it finishes."""
     runner = CaseRunner(spec, profile, target_label=label, breaker=breaker)
-    return await _run_all(runner, cases, [], None, progress, jobs=jobs)
+    return await run_plan(runner, cases, [], None, progress, jobs=jobs)
 
 
-async def _run_all(runner: CaseRunner, cases: list[Case], runs: list[PropertyRun], session: Session | None,
-                   progress: Progress | None, *, jobs: int) -> list[CaseResult]:
-    """The cases, then the property runs (on worker threads that send through this loop),
-    scheduled by the state their requests touch."""
+async def run_plan(runner: CaseRunner, cases: list[Case], runs: list[PropertyRun], session: Session | None,
+                   progress: Progress | None = None, *, jobs: int = DEFAULT_JOBS) -> list[CaseResult]:
+    """The cases, then the property runs (``session``'s, on worker threads that send
+    through this loop), up to ``jobs`` at once, scheduled by the state their requests
+    touch (:mod:`.schedule`); their results in that order. ``progress`` is told of each
+    as it finishes. The runner's breaker and ``session.withdrawn`` should be the run's
+    (the session's breaker, and ``withdrawn=runner.withdrawn``)."""
     spec, profile = runner.spec, runner.profile
 
     def unit(index: int) -> Unit:
@@ -330,7 +333,7 @@ async def run_suite(options: RunOptions, progress: Progress | None = None) -> Ru
             report_dir=options.report_dir, deadline=time.monotonic() + profile.timeouts.run,
             gated=options.expectations is not None, breaker=breaker, withdrawn=runner.withdrawn,
         ) if runs else None
-        results = await _run_all(runner, cases, runs, session, progress, jobs=options.jobs)
+        results = await run_plan(runner, cases, runs, session, progress, jobs=options.jobs)
         if (flood := breaker.flooding()) is not None:
             results.append(flooded(flood))
             if progress:
@@ -358,5 +361,6 @@ def run_blocking(options: RunOptions, progress: Progress | None = None) -> RunRe
 
 __all__ = [
     "DEFAULT_JOBS", "RunOptions", "TargetUnreachable", "UsageError", "detect_dialect", "exit_code",
-    "expectation_diffs", "load_expectations", "plan_run", "run_blocking", "run_cases", "run_suite", "select_cases",
+    "expectation_diffs", "load_expectations", "plan_run", "run_blocking", "run_cases", "run_plan", "run_suite",
+    "select_cases",
 ]

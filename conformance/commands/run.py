@@ -59,6 +59,12 @@ space around them; each is one result. A failing one is shrunk and written as a 
 file (into --report-dir, and printed) that --case FILE replays. Without --hypothesis-db
 they draw the same examples every run, so a target gets the same verdicts.
 
+Up to --jobs cases and property tests run at once, each on its own connections; those
+touching the same state (the agents' contacts, the known call) run one after another in
+a fixed order, so every verdict is the one --jobs 1 gives (docs/judging.md). The progress
+lines come in the same order whatever finishes first; a terminal also gets a status line
+with an estimate of what remains, a log a plain line every few seconds.
+
 Every failing case comes with a command that re-runs it the way this run ran it and
 the frames that replay it by hand. Ctrl-C stops the run: the reports of the results
 finished so far are written, marked incomplete.
@@ -79,6 +85,7 @@ examples:
   lcm-conformance run --case 'SCOC.*' --case GRMDC.count
   lcm-conformance run --hypothesis-profile thorough --hypothesis-db .hypothesis
   lcm-conformance run --case reports/property.ManualDialCall.echo.yaml
+  lcm-conformance run --profile vendor.yaml --jobs 1 --quiet
 """
 
 
@@ -113,7 +120,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="cases and property tests at once, each on its own connections; those touching the "
                              "same contacts or call still run one after another, in order "
                              f"(default: {DEFAULT_JOBS}; 1: one at a time)")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary (no progress display)")
 
 
 class _Watch:
