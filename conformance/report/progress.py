@@ -124,10 +124,10 @@ class Progress:
             self._status()
 
     def close(self) -> None:
-        """Clear the status line; the legend where it was not shown yet."""
+        """Clear the status line; the legend where it was not shown yet (if any mark was)."""
         with self._lock:
             self._clear()
-            if not self.live:
+            if not self.live and self.done:
                 self._write(self.legend_line() + "\n")
 
     # ---------------------------------------------------------------- drawing
