@@ -172,3 +172,18 @@ def test_the_breaker_counts_silences_in_the_order_they_end_and_ignores_those_in_
     assert late[:3] == [None, None, None] and breaker.stopped
     assert all(why and "in flight" in why for why in late[3:])  # NOT RUN, never a wall of FAILs
     assert breaker.requests == 5 and breaker.silent == 3
+
+
+def test_a_silent_target_costs_three_fails_whatever_the_jobs() -> None:
+    """Requests in flight when the breaker trips are NOT RUN, not a wall of FAILs."""
+    from faulty_targets import FaultyTarget
+
+    async def fails(jobs: int) -> list[str]:
+        async with FaultyTarget(fault="hang") as url:
+            options = RunOptions(target=url, jobs=jobs, hypothesis_profile="off",
+                                 overrides={"timeouts.response": 0.3})
+            run = await asyncio.wait_for(run_suite(options), BOUND)
+        return [r.id for r in run.results if r.verdict.value == "fail"]
+
+    alone, together = asyncio.run(fails(1)), asyncio.run(fails(DEFAULT_JOBS))
+    assert len(alone) == 3 == len(together), (alone, together)

@@ -108,3 +108,21 @@ def test_results_beyond_the_total_only_count() -> None:
     progress.close()
     assert progress.done == 2 and progress.extra == ["F"]
     assert stream.getvalue().splitlines()[0] == "G  .  1 result"
+
+
+def test_mutate_marks_each_target_as_the_score_counts_it() -> None:
+    from conformance.commands.mutate import display, outcome
+    from conformance.mutants import MUTANTS, VARIANTS
+    from conformance.mutants.driver import Run
+
+    mutant, variant = MUTANTS[0], VARIANTS[0]
+    caught = Run(mutant.name, failed=(("GRMDC.count", "why"),))
+    assert outcome(mutant, caught) == "K"
+    assert outcome(mutant, Run(mutant.name)) == "S"
+    assert outcome(variant, Run(variant.name)) == "."
+    assert outcome(variant, Run(variant.name, failed=(("GRMDC.count", "why"),))) == "F"
+    assert outcome(mutant, Run(mutant.name, error="the worker process broke")) == "!"
+    progress = display([MUTANTS[0], MUTANTS[1], VARIANTS[0]], quiet=False)
+    assert progress is not None and [(g.label, g.size) for g in progress.groups] == [
+        ("reference mutants", 2), ("reference variants", 1)]
+    assert display([mutant], quiet=True) is None
