@@ -37,6 +37,7 @@ from .profile import ProfileError
 from .report.common import status_key
 from .results import CaseResult, RunResult, Verdict
 from .runner import (
+    DEFAULT_JOBS,
     RunOptions,
     UsageError,
     detect_dialect,
@@ -45,6 +46,7 @@ from .runner import (
     make_profile,
     plan_run,
     probe,
+    run_plan,
     target_url,
 )
 from .spec import load_spec
@@ -71,6 +73,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="dialect of the embedded reference server")
     group.addoption("--lcm-hypothesis-profile", choices=PROFILES, default="quick",
                     help="property tests: quick (about 200 messages), ci (derandomized), thorough, or off")
+    group.addoption("--lcm-jobs", type=int, default=DEFAULT_JOBS, metavar="N",
+                    help=f"run up to N cases and property runs at once, each on its own connection, scheduled as "
+                         f"`lcm-conformance run --jobs` schedules them (same verdicts for every N); above 1 the "
+                         f"selected items run together at the first one, which then reports them one by one "
+                         f"(default: {DEFAULT_JOBS}; 1: each item runs when pytest reaches it)")
     group.addoption("--lcm-hypothesis-db", type=Path, metavar="DIR",
                     help="search afresh each run, keeping failing examples in DIR (default: keep nothing "
                          "and draw the same examples every run)")
@@ -121,8 +128,11 @@ class _State:
             strict=config.getoption("lcm_strict"), expectations=config.getoption("lcm_expectations"),
             dialect=config.getoption("lcm_dialect"), hypothesis_profile=config.getoption("lcm_hypothesis_profile"),
             hypothesis_db=config.getoption("lcm_hypothesis_db"), report_dir=config.getoption("lcm_report_dir"),
+            jobs=config.getoption("lcm_jobs"),
         )
         try:  # a bad profile, target URL or expectations file stops the session before anything is sent
+            if self.options.jobs < 1:
+                raise UsageError(f"--lcm-jobs must be 1 or more, not {self.options.jobs}")
             if self.options.profile or self.options.target:
                 make_profile(self.options, self.options.target)
             if self.options.expectations:
@@ -134,6 +144,7 @@ class _State:
         self._target: _Target | None = None
         self._session: Session | None = None
         self.results: list[CaseResult] = []
+        self.prefetched: dict[str, CaseResult] | None = None
 
     @property
     def target(self) -> _Target:
@@ -152,8 +163,25 @@ class _State:
             self._session = hypothesis_suite.session(
                 target.runner.spec, target.profile, options.hypothesis_profile, target.loop,
                 database=options.hypothesis_db, report_dir=options.report_dir, cases=self.results,
-                gated=options.expectations is not None)
+                gated=options.expectations is not None, breaker=target.runner.breaker,
+                withdrawn=target.runner.withdrawn)
         return self._session
+
+    def result(self, item: _ResultItem) -> CaseResult:
+        """The item's result: run now (``--lcm-jobs 1``), or taken from one scheduled run of
+        every selected item, started by the first of them to run."""
+        if self.options.jobs == 1:
+            return item.run_now(self)
+        if self.prefetched is None:
+            items = [i for i in item.session.items if isinstance(i, _ResultItem)]
+            cases = [i.case for i in items if isinstance(i, CaseItem)]
+            runs = [i.run for i in items if isinstance(i, PropertyItem)]
+            target = self.target
+            session = self.session if runs else None
+            budget = target.profile.timeouts.run + CASE_TIMEOUT_MARGIN
+            results = target.call(run_plan(target.runner, cases, runs, session, jobs=self.options.jobs), budget)
+            self.prefetched = {r.id: r for r in results}
+        return self.prefetched[item.name]
 
     def close(self) -> None:
         if self._target is not None:
@@ -215,12 +243,12 @@ class _ResultItem(pytest.Item):
         super().__init__(**kwargs)
         self.user_properties.append(("api", self.api))
 
-    def result(self, state: _State) -> CaseResult:
+    def run_now(self, state: _State) -> CaseResult:
         raise NotImplementedError
 
     def runtest(self) -> None:
         state = self.config.stash[_KEY]
-        result = self.result(state)
+        result = state.result(self)
         state.results.append(result)
         self.user_properties += [("verdict", result.verdict.value), ("counted_as", status_key(result))]
         expected = state.expected.get(self.name)
@@ -251,7 +279,7 @@ class CaseItem(_ResultItem):
         self.api = case.api
         super().__init__(**kwargs)
 
-    def result(self, state: _State) -> CaseResult:
+    def run_now(self, state: _State) -> CaseResult:
         return state.target.run(self.case)
 
     def reportinfo(self) -> tuple[Path, int, str]:
@@ -266,7 +294,7 @@ class PropertyItem(_ResultItem):
         self.api = run.api
         super().__init__(**kwargs)
 
-    def result(self, state: _State) -> CaseResult:
+    def run_now(self, state: _State) -> CaseResult:
         return self.run.run(state.session)
 
     def reportinfo(self) -> tuple[Path, int, str]:

@@ -23,7 +23,7 @@ from conformance.mutants import select
 from conformance.mutants.serving import running_target
 from conformance.paths import data_dir
 from conformance.results import Verdict
-from conformance.server import in_background
+from conformance.server import in_background, running_server
 
 BOUND = 60.0
 SUMMARY = re.compile(r"^=* ?((?:\d+ [a-z -]+?)(?:, \d+ [a-z -]+?)*) in [\d.]+s")
@@ -34,7 +34,7 @@ SUMMARY_KEYS = {"passed": "pass", "non-strict": "non_strict", "informational": "
 """pytest's word in the summary line -> the key of the same count in results.json's summary."""
 DEFAULTS: dict[str, Any] = {
     "lcm_target": None, "lcm_profile": None, "lcm_strict": False, "lcm_expectations": None, "lcm_dialect": "samples",
-    "lcm_hypothesis_profile": "off", "lcm_hypothesis_db": None, "lcm_report_dir": None}
+    "lcm_hypothesis_profile": "off", "lcm_hypothesis_db": None, "lcm_report_dir": None, "lcm_jobs": plugin.DEFAULT_JOBS}
 """The plugin's options as a session without any ``--lcm-…`` sees them."""
 
 
@@ -71,7 +71,7 @@ def reported_counts(report_dir: Path) -> dict[str, int]:
 def test_the_summary_line_counts_each_verdict_as_the_reports_do(tmp_path: Path) -> None:
     # A mutant answering with the topic in lower case FAILs cases; the samples dialect makes
     # others NON-STRICT; one agent leaves the two-agent case NOT RUN; Campaign Manager 2309
-    # no longer has SkipNonPEWCContact (UNIMPLEMENTED, which the reports count as NOT RUN).
+    # no longer has SkipNonPEWCContact (UNIMPLEMENTED).
     mutant = select(["envelope.topic-lowercase"])[0]
     with in_background(lambda: running_target(mutant, cm_version=2309)) as url:
         profile = tmp_path / "profile.yaml"
@@ -149,9 +149,10 @@ def test_an_expected_failure_is_an_xfail_that_gives_the_files_reason() -> None:
     expected = Expectations({"MDC.x": Verdict.FAIL}, {"MDC.x": "vendor ticket 42"})
     for verdict, outcome in ((Verdict.FAIL, pytest.xfail.Exception), (Verdict.PASS, plugin.CaseFailed)):
         result = CaseResult("MDC.x", "t", "ManualDialCall", (), "doc", "documented", verdict, "detail")
-        state = SimpleNamespace(results=[], expected=expected, options=SimpleNamespace(strict=False))
+        state = SimpleNamespace(results=[], expected=expected, options=SimpleNamespace(strict=False),
+                                result=lambda item, result=result: result)
         item = SimpleNamespace(config=SimpleNamespace(stash={plugin._KEY: state}), name="MDC.x",
-                               user_properties=[], result=lambda state, result=result: result)
+                               user_properties=[])
         with pytest.raises(outcome, match=r"expected FAIL \(vendor ticket 42\)"):
             plugin._ResultItem.runtest(item)  # type: ignore[arg-type]
 
@@ -178,3 +179,26 @@ def test_an_unreachable_target_stops_the_session_once_with_the_clis_exit_code(tm
     with pytest.raises(pytest.exit.Exception, match="unreachable") as stopped:
         state.target  # noqa: B018 -- the first item to run asks for the target
     assert stopped.value.returncode == 3
+
+
+def item_verdicts(stdout: str) -> dict[str, str]:
+    """Each item's word under ``-v`` (PASSED, NON-STRICT, NOT, ...), by case id."""
+    found = (re.match(r"\S*::(\S+) (\S+)", line) for line in stdout.splitlines())
+    return {m.group(1): m.group(2) for m in found if m}
+
+
+def test_lcm_jobs_runs_items_at_once_with_the_verdicts_of_one_at_a_time(tmp_path: Path) -> None:
+    # The tables dialect, so PASS and NON-STRICT both occur; one property run is an item too.
+    with in_background(lambda: running_server(dialect="tables")) as url:
+        runs = {jobs: pytest_in(tmp_path, "--lcm-target", url, "--lcm-jobs", jobs, "-v", "-p", "no:cacheprovider",
+                                "-k", "not stateful and not property or SkipManualDialContact.valid")
+                for jobs in ("1", str(plugin.DEFAULT_JOBS))}
+    one, many = (item_verdicts(done.stdout) for done in runs.values())
+    assert len(one) > 50 and "property.SkipManualDialContact.valid-requests" in one, runs["1"].stdout
+    assert one == many
+    assert all(done.returncode == 0 for done in runs.values()), [d.stdout[-2000:] for d in runs.values()]
+
+
+def test_lcm_jobs_below_one_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(pytest.UsageError, match="--lcm-jobs"):
+        plugin_state(tmp_path, lcm_target="ws://127.0.0.1:1/", lcm_jobs=0)
