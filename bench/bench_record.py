@@ -33,6 +33,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench_server import _stop  # the same SIGTERM, then kill, as for the servers measured there
 from websockets.asyncio.client import connect
 from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed
@@ -88,14 +89,6 @@ def _start(argv: list[str]) -> tuple[subprocess.Popen[str], str]:
         child.kill()
         raise RuntimeError(f"{argv} did not start: {line!r}")
     return child, line.split()[1]
-
-
-def _stop(child: subprocess.Popen[str]) -> None:
-    child.send_signal(signal.SIGTERM)
-    try:
-        child.wait(TIMEOUT)
-    except subprocess.TimeoutExpired:
-        child.kill()
 
 
 # ------------------------------------------------------------------ round trips
