@@ -46,6 +46,8 @@ class Tally:
         self.examples = examples
         self.unit = unit
         self._groups: dict[str, _Group] = {}
+        self.seen: Counter[str] = Counter()
+        """How often each verdict (by value) and ``not_run`` came so far: what a progress display marks."""
 
     def __len__(self) -> int:
         return len(self._groups)
@@ -67,6 +69,7 @@ class Tally:
             if len(group.requirements) < REQUIREMENTS:
                 group.requirements.setdefault(req, None)
         group.counts[check.verdict] += 1
+        self.seen[check.verdict.value] += 1
         if lines:
             first, last = group.span or (min(lines), max(lines))
             group.span = (min(first, *lines), max(last, *lines))
@@ -80,6 +83,7 @@ class Tally:
         """A request that could not be judged (the trace ends first, the client hung up, ...)."""
         group = self._group(ident, api, title, None)
         group.not_run[reason] += 1
+        self.seen["not_run"] += 1
         if not group.not_run_where:
             group.not_run_where, group.not_run_frames = where, tuple(frames)
 

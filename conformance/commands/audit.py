@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 from .. import trace
 from ..audit import Auditor
 from ..profile import Profile, ProfileError, default_profile, load_profile
 from ..report import prepare_dir, write_reports
-from ..report.terminal import print_summary
+from ..report.progress import Progress
+from ..report.terminal import LEGEND, MARKS, STYLES, print_summary
+from ..results import Verdict, worst
 from ..runner import UsageError, exit_code, expectation_diffs, load_expectations
 from ..spec import load_spec
 
@@ -31,6 +37,10 @@ judge it without opening a socket, with the checks, schemas and reply pairing of
                guessed;
   state        across the whole trace: a skipped contact is never handed out again, no
                contact is held by two agents, a re-fetch gives back what the agent holds.
+
+An audit that takes more than a couple of seconds shows how far it is: at a terminal a
+status line with a mark per hundredth of the trace (the worst verdict judged in it) and
+an estimate of what remains, in a log a plain line every few seconds; --quiet shows none.
 
 Each result names the trace lines it rests on and the reports show those frames. The
 profile gives the response timeout, the credentials the endpoint requires (a connection
@@ -68,7 +78,71 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="judge the application's requests, the endpoint's replies, or both (default)")
     parser.add_argument("--response-timeout", type=float, metavar="SECONDS",
                         help="how long a reply may take (default: the profile's, else 5)")
-    parser.add_argument("--quiet", action="store_true", help="print only the outcome line")
+    parser.add_argument("--quiet", action="store_true", help="print only the outcome line (no progress display)")
+
+
+PARTS = 100
+"""Parts of the trace, by bytes, the progress display counts: a mark each."""
+QUIET_FOR = 2.0
+"""Seconds an audit runs before its progress display starts: a short one prints nothing."""
+
+
+class Watch:
+    """Feeds a trace to the auditor and shows how far it is (see DESCRIPTION): part ``i``
+    is done once the first ``i/PARTS`` of the file's bytes are judged, and its mark is the
+    worst verdict judged meanwhile. The display starts only after :data:`QUIET_FOR`
+    seconds, its estimate counted from the audit's start."""
+
+    def __init__(self, auditor: Auditor, size: int, *, quiet: bool = False, stream: TextIO | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.auditor, self.size, self.quiet, self.stream, self.clock = auditor, size, quiet, stream, clock
+        self.started = clock()
+        self.read = 0
+        self.marks: list[str] = []
+        self.display: Progress | None = None
+        self._seen: Counter[str] = Counter()
+        self._next = self._edge(1)
+
+    def _edge(self, part: int) -> int:
+        """The bytes read once ``part`` parts are."""
+        return -(-self.size * part // PARTS)
+
+    def lines(self, file: Iterable[bytes]) -> Iterator[bytes]:
+        for raw in file:
+            self.read += len(raw)
+            yield raw
+
+    def feed(self, file: BinaryIO) -> None:
+        """Every event of ``file``, in order (raises :class:`trace.TraceError`); the display
+        is cleared however it ends."""
+        try:
+            for event in trace.read(self.lines(file)):
+                self.auditor.feed(event)
+                if self.read >= self._next:
+                    self._advance(min(PARTS, self.read * PARTS // max(self.size, 1)))
+            self._advance(PARTS if self.size else 0)
+        finally:
+            if self.display is not None:
+                self.display.close()
+
+    def _advance(self, parts: int) -> None:
+        if parts <= len(self.marks):
+            return
+        seen = self.auditor.tally.seen
+        came = seen - self._seen
+        self._seen = seen.copy()
+        verdicts = [v for v in Verdict if came[v.value]]
+        key = (Verdict.FAIL.value if Verdict.FAIL in verdicts else worst(verdicts).value if verdicts
+               else "not_run" if came["not_run"] else Verdict.PASS.value)
+        new = len(self.marks)
+        self.marks += [MARKS[key]] * (parts - new)
+        self._next = self._edge(parts + 1)
+        if self.display is None and not self.quiet and self.clock() - self.started >= QUIET_FOR:
+            self.display = Progress(PARTS, LEGEND, styles=STYLES, noun="part", stream=self.stream, clock=self.clock)
+            self.display.started, new = self.started, 0  # the estimate counts from the audit's start
+        if self.display is not None:
+            for slot in range(new, parts):
+                self.display.advance(self.marks[slot], slot)
 
 
 def _profile(args: argparse.Namespace) -> Profile:
@@ -103,7 +177,7 @@ def run(args: argparse.Namespace) -> int:
     auditor = Auditor(spec, profile, client=args.side != "server", server=args.side != "client")
     try:
         with open(args.trace, "rb") as lines:
-            auditor.feed_all(trace.read(lines))
+            Watch(auditor, os.fstat(lines.fileno()).st_size, quiet=args.quiet).feed(lines)
     except OSError as exc:
         return _error(f"cannot read {args.trace}: {exc.strerror or exc}", 2)
     except trace.TraceError as exc:
