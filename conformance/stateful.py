@@ -10,10 +10,11 @@ stays small and complete) and checks, with the example cases' own checks:
 * never the same contact held by two agents;
 * a contact once skipped (or skipped as non-PEWC) never comes back, new or re-fetched,
   and skipping it again does not succeed;
-* a re-fetch returns every contact the model says the agent holds (so a non-PEWC skip
-  that closed a consent contact shows);
+* a re-fetch returns every contact the model says the agent holds;
 * SkipNonPEWCContact answers ``success: false`` exactly when the model holds no non-consent
-  contact for the agent (a non-PEWC contact is a non-consent one: D-25).
+  contact for the agent (a non-PEWC contact is a non-consent one: D-25, so inferred, never a
+  FAIL). Which contact a successful non-PEWC skip closed rests on that reading too, so
+  re-fetches of both kinds find out, and the model drops what they no longer return.
 
 Closed contacts are remembered for the whole run, since the target closes them for good.
 """
@@ -190,14 +191,17 @@ def _machine(session: Session, hunt: Hunt) -> type[RuleBasedStateMachine]:
         def skip_non_pewc(self, agent: int, form: str) -> None:
             before = {a for a, (_, consent) in self.held[agent].items() if not consent}
             try:
-                self.send(snpc, agent, form, {"UserId": agents[agent - 1]},
-                          [*frames.VALID_CHECKS, _maybe_inferred({"success": bool(before)}, D25)])
+                message = self.send(snpc, agent, form, {"UserId": agents[agent - 1]},
+                                    [*frames.VALID_CHECKS, _maybe_inferred({"success": bool(before)}, D25)])
             except Withdrawn:  # found not offered: no later step sends it
                 return
-            if before:  # one of them is closed now, and no consent contact; re-fetches tell which
-                self.fetch(agent, True, True, ADOPT, "tables")
-                still = {_account(c) for c in self.fetch(agent, False, True, ADOPT, "tables", complete=False)}
-                for account in before - still:
+            refused = any(member(r, "success") is False for r in items(member(message, "response")))
+            if not refused and self.held[agent]:
+                # Some contact may be closed now; which kind is only our reading (D-25), so
+                # re-fetches of both kinds tell which, and the model follows the target.
+                still = {_account(c) for consent in (True, False)
+                         for c in self.fetch(agent, consent, True, ADOPT, "tables", complete=False)}
+                for account in set(self.held[agent]) - still:
                     contact, _ = self.held[agent].pop(account)
                     closed_by["non-PEWC skip"][1][account] = contact
 
