@@ -465,6 +465,13 @@ class Correlator:
     are kept as unmatched, up to ``keep``, and counted; after ``max_frames`` frames without
     an answer the exchange ends as FLOODED.
 
+    A target may send a second copy of an answer (the pages forbid none), and the copy may
+    come after the next request went out. A refusal on an undocumented subtopic answers any
+    request, so a frame that repeats the previous answer word for word and would answer only
+    as such a refusal is held back, not taken, unless the copy was already read: the answer
+    is the next matching frame, or the held one if none other comes before the deadline
+    (:meth:`expire`), so a target that refuses twice alike costs a wait, never a wrong pairing.
+
     After a TIMEOUT or FLOODED exchange a late answer may still come and be taken for the
     next request's, so the correlator refuses to send until :meth:`reset` (call it after
     reconnecting). CLOSED needs a reconnect too. Frames that arrive between exchanges
@@ -489,6 +496,8 @@ class Correlator:
         self.known = response_subtopics() if known is None else known
         self._state = _State.IDLE
         self._owed = False
+        self._previous: str | None = None
+        """The text of the last answer on this connection: a copy of it may still come."""
         self.deadline: float | None = None
 
     @property
@@ -506,6 +515,7 @@ class Correlator:
             raise ProtocolStateError("reset() during an exchange; end it with closed() first")
         self._state = _State.IDLE
         self._owed = False
+        self._previous = None
 
     def send(
         self,
@@ -535,6 +545,8 @@ class Correlator:
         self._callid = expect_callid
         self._refusal = refusal or expect_subtopic is None
         self._early = 0
+        self._copy: str | None = self._previous
+        self._held: Event | None = None
         self._t0 = now
         self.deadline = now + timeout
         self._unmatched: list[Event] = []
@@ -550,7 +562,10 @@ class Correlator:
         self._early += 1
         self._unmatched_count += 1
         self._log.record("received", frame, now)
-        if self._owed and _refuses(parse_frame(frame, self.required)):
+        event = parse_frame(frame, self.required)
+        if event.text == self._copy:
+            self._copy = None  # the copy came before the request: what follows is its own
+        if self._owed and _refuses(event):
             self._owed = False  # the late refusal of an earlier forbidden request, read before this one
 
     def receive(self, frame: str | bytes, now: float) -> Exchange | None:
@@ -566,6 +581,12 @@ class Correlator:
             self._unmatched_count += 1
             return None
         if self._matches(event):
+            if self._copy is not None and event.text == self._copy and not self._documented(event):
+                self._copy, self._held = None, event  # maybe the previous answer's second copy
+                self._unmatched_count += 1
+                if len(self._unmatched) < self.keep:
+                    self._unmatched.append(event)
+                return None
             return self._finish(Status.ANSWERED, now, event, "answered")
         self._unmatched_count += 1
         if len(self._unmatched) < self.keep:
@@ -591,6 +612,11 @@ class Correlator:
     def expire(self, now: float) -> Exchange:
         """End the exchange at its deadline: nothing matching came in time."""
         self._require_awaiting()
+        if self._held is not None:  # no other answer came: the repeated frame was this request's own
+            self._unmatched_count -= 1
+            self._unmatched = [e for e in self._unmatched if e is not self._held]
+            return self._finish(Status.ANSWERED, now, self._held,
+                                "answered (word for word as the previous request was; no other answer came)")
         waited = (now if self.deadline is None else self.deadline) - self._t0
         reason = f"no {self._wanted()} within {waited:.3g}s{self._others()}"
         return self._finish(Status.TIMEOUT, now, None, reason)
@@ -646,6 +672,7 @@ class Correlator:
         quiet = status is Status.TIMEOUT and self._refusal
         self._state = _State.IDLE if status is Status.ANSWERED or quiet else _State.DESYNC
         self._owed = quiet
+        self._previous = response.text if status is Status.ANSWERED and response is not None else None
         self.deadline = None
         return Exchange(
             status=status,
