@@ -471,6 +471,9 @@ class Correlator:
     as such a refusal is held back, not taken, unless the copy was already read: the answer
     is the next matching frame, or the held one if none other comes before the deadline
     (:meth:`expire`), so a target that refuses twice alike costs a wait, never a wrong pairing.
+    Once a copy was seen (a frame word for word the previous answer, before the next one),
+    the target is known to send copies, and a repeat on the documented subtopic is held too;
+    a target never seen to repeat an answer pays nothing for this.
 
     After a TIMEOUT or FLOODED exchange a late answer may still come and be taken for the
     next request's, so the correlator refuses to send until :meth:`reset` (call it after
@@ -497,6 +500,8 @@ class Correlator:
         self._state = _State.IDLE
         self._owed = False
         self._previous: str | None = None
+        self._copies = False
+        """A second copy of an answer was seen: the target sends them (kept across reconnects)."""
         """The text of the last answer on this connection: a copy of it may still come."""
         self.deadline: float | None = None
 
@@ -564,7 +569,7 @@ class Correlator:
         self._log.record("received", frame, now)
         event = parse_frame(frame, self.required)
         if event.text == self._copy:
-            self._copy = None  # the copy came before the request: what follows is its own
+            self._copy, self._copies = None, True  # the copy came before the request: what follows is its own
         if self._owed and _refuses(event):
             self._owed = False  # the late refusal of an earlier forbidden request, read before this one
 
@@ -581,14 +586,17 @@ class Correlator:
             self._unmatched_count += 1
             return None
         if self._matches(event):
-            if self._copy is not None and event.text == self._copy and not self._documented(event):
+            if self._copy is not None and event.text == self._copy and (self._copies or not self._documented(event)):
                 self._copy, self._held = None, event  # maybe the previous answer's second copy
                 self._unmatched_count += 1
                 if len(self._unmatched) < self.keep:
                     self._unmatched.append(event)
                 return None
+            self._copies |= self._held is not None  # what was held was a copy after all
             return self._finish(Status.ANSWERED, now, event, "answered")
         self._unmatched_count += 1
+        if event.text == self._copy or (self._held is not None and event.text == self._held.text):
+            self._copies = True
         if len(self._unmatched) < self.keep:
             self._unmatched.append(event)
         if self._received + self._early >= self.max_frames:  # frames read before the request count too
