@@ -243,7 +243,8 @@ def test_markdown_holds_every_case_and_the_facts_of_each(reports: dict[str, str]
     assert "| GetReservedManualDialContact | 1 | 1 | 0 | 0 | 0 | 1 | 0 | 3 |" in md
     assert "| **total** | **2** | **1** | **1** | **1** | **1** | **1** | **1** | **8** |" in md
     assert "`grmdc.fail.req`" in md and "doc ref of grmdc.fail" in md
-    assert "Dialect detected: `samples`" in md and "`ws://127.0.0.1:8765/`" in md
+    assert "Dialect detected: `samples` (the replies are written as the doc samples write them)" in md
+    assert "`ws://127.0.0.1:8765/`" in md
     assert "expected: *(empty)*" in md and "actual: `{}`" in md
     assert "expected: `a Boolean`" in md and "actual: `the string <b>yes</b>`" in md
     assert f'+    "note": "{SENTINEL}"' in md  # multi-line expected/actual become a diff
@@ -279,6 +280,7 @@ def test_html_holds_every_case_and_the_facts_of_each(reports: dict[str, str]) ->
     for ident in ("D-08", "D-09"):
         assert f"{ident} {SPEC.discrepancies[ident].title}" in shown
     assert "lcm-conformance run --case grmdc.fail" in page
+    assert "samples (the replies are written as the doc samples write them)" in shown
     assert "<code>grmdc.fail.req</code>" in page and "doc ref of grmdc.fail" in page
     assert "<code>samples</code>" in page and "ws://127.0.0.1:8765/" in page
     assert 'class="n v-fail">1<' in page  # counts coloured by verdict
@@ -407,7 +409,8 @@ def test_terminal_summary_prints_counts_failures_and_how_to_reproduce() -> None:
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.strip()}
     assert rows["GetReservedManualDialContact"] == ["1", "1", "0", "0", "0", "1", "0", "3"]
     assert rows["total"] == ["2", "1", "1", "1", "1", "1", "1", "8"]
-    assert "dialect samples" in text and "run time 12.5 s" in text
+    assert "dialect samples (the replies are written as the doc samples write them)" in text
+    assert "run time 12.5 s" in text
     assert "FAILED (1 FAIL, 1 ERROR)" in text
     failing = text.split("Failing cases:")[1]
     assert 'frames to send:\n      {"data": {}}' in failing  # what to replay, not just how

@@ -29,6 +29,20 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 a case that never ran counts under NOT RUN only."""
 NOT_RUN_NOTE = "NOT RUN: cases the target could not feed (counted there only, whatever their verdict)"
 
+DIALECTS = {
+    "samples": "the replies are written as the doc samples write them",
+    "tables": "the replies are written as the Response Parameters tables say",
+    "mixed": "some replies are written as the tables say, others as the samples do",
+    "unknown": "no reply showed a form either way",
+}
+"""What each dialect :func:`conformance.runner.detect_dialect` finds means."""
+
+
+def dialect_meaning(dialect: str) -> str:
+    """What the dialect found means, said the same in every report ("" for one we do not know)."""
+    return DIALECTS.get(dialect, "")
+
+
 LEGEND: tuple[tuple[str, str, str, str], ...] = (
     ("pass", "PASS", "conforms to the doc tables", "no"),
     ("non_strict", "NON-STRICT",

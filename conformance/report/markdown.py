@@ -27,6 +27,7 @@ from .common import (
     check_diff,
     clean,
     count_rows,
+    dialect_meaning,
     discrepancies_seen,
     expectation_note,
     fails_run,
@@ -128,9 +129,10 @@ def _ids(requirements: tuple[str, ...]) -> str:
 
 
 def _header(run: RunResult) -> list[str]:
+    meaning = dialect_meaning(run.dialect)
     return [
         f"- Target: {code(run.target)}",
-        f"- Dialect detected: {code(run.dialect)}",
+        f"- Dialect detected: {code(run.dialect)}" + (f" ({meaning})" if meaning else ""),
         f"- Suite version: {code(run.suite_version)}",
         f"- Strict: {'yes' if run.strict else 'no'}",
         f"- Run time: {run.duration:.1f} s",

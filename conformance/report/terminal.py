@@ -22,6 +22,7 @@ from .common import (
     clean,
     count_rows,
     deciding_checks,
+    dialect_meaning,
     fails_run,
     incomplete_line,
     is_error,
@@ -62,13 +63,6 @@ LEGEND = {MARKS[key]: label for key, label in COLUMNS if key in MARKS}
 """Mark -> what it stands for, in the summary's column order."""
 STYLES = {MARKS[key]: sgr for key, sgr in _SGR.items()}
 """Mark -> its colour."""
-DIALECTS = {
-    "samples": "the replies are written as the doc samples write them",
-    "tables": "the replies are written as the Response Parameters tables say",
-    "mixed": "some replies are written as the tables say, others as the samples do",
-    "unknown": "no reply showed a form either way",
-}
-"""What each dialect :func:`conformance.runner.detect_dialect` finds means."""
 
 
 def mark(case: CaseResult) -> str:
@@ -100,7 +94,7 @@ def print_progress(
 
 def dialect_line(dialect: str) -> str:
     """``dialect mixed (some replies ...)``: the dialect found, and what that means."""
-    meaning = DIALECTS.get(dialect)
+    meaning = dialect_meaning(dialect)
     return f"dialect {clean(dialect)}" + (f" ({meaning})" if meaning else "")
 
 
