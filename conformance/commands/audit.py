@@ -113,8 +113,8 @@ class Watch:
             yield raw
 
     def feed(self, file: BinaryIO) -> None:
-        """Every event of ``file``, in order (raises :class:`trace.TraceError`); the display
-        is cleared however it ends."""
+        """Every event of ``file``, in order (raises :class:`trace.TraceError`); a terminal's
+        status line is cleared however it ends."""
         try:
             for event in trace.read(self.lines(file)):
                 self.auditor.feed(event)
@@ -122,7 +122,7 @@ class Watch:
                     self._advance(min(PARTS, self.read * PARTS // max(self.size, 1)))
             self._advance(PARTS if self.size else 0)
         finally:
-            if self.display is not None:
+            if self.display is not None and self.display.live:  # a log shows no mark, so no legend either
                 self.display.close()
 
     def _advance(self, parts: int) -> None:
