@@ -174,9 +174,10 @@ def test_the_plugin_fails_an_error_item_even_when_expected() -> None:
 
     error = _result("MDC.e", Verdict.ERROR, detail="the suite could not judge: KeyError: 'x'")
     for expected in ({}, {"MDC.e": Verdict.ERROR}):
-        state = SimpleNamespace(results=[], expected=expected, options=SimpleNamespace(strict=False))
+        state = SimpleNamespace(results=[], expected=expected, options=SimpleNamespace(strict=False),
+                                result=lambda item: error)
         item = SimpleNamespace(config=SimpleNamespace(stash={plugin._KEY: state}), name="MDC.e",
-                               user_properties=[], result=lambda state: error)
+                               user_properties=[])
         with pytest.raises(plugin.CaseFailed, match="KeyError: 'x'"):
             plugin._ResultItem.runtest(item)  # type: ignore[arg-type]
 
