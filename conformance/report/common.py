@@ -27,7 +27,7 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 """The summary table's columns: (key in RunResult.summary(), heading). They add up to TOTAL:
 a case that never ran counts under NOT RUN only."""
-NOT_RUN_NOTE = "NOT RUN: cases the target could not feed (counted there only, whatever their verdict)"
+NOT_RUN_NOTE = "NOT RUN: cases the target could not feed, with the reason (each case counts in one column only)"
 
 DIALECTS = {
     "samples": "the replies are written as the doc samples write them",
