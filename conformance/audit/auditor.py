@@ -278,7 +278,11 @@ class Auditor:
                            pending.text)
         if about.request is not None and conn not in self.anonymous:
             self.judge.learn(about.request, ctx, where)
-            self.earlier[(conn, api.name)] = Earlier(about.request.form, about.request.values, Judge.got(ctx))
+            if exchange.answered:
+                self.earlier[(conn, api.name)] = Earlier(about.request.form, about.request.values, Judge.got(ctx),
+                                                         exchange.started)
+            else:  # what an unanswered request was owed the trace does not show
+                self.earlier.pop((conn, api.name), None)
 
     def _check(self, ctx: StepContext, entry: Any) -> CheckResult:
         """One check; a reply's schema, which rests on nothing but its text, is judged once per text."""

@@ -100,6 +100,8 @@ class InFlight:
 
     accounts: frozenset[str] = frozenset()
     releasing: frozenset[str] = frozenset()
+    agents: frozenset[str] = frozenset()
+    """Agents with any request in flight that may change what they hold."""
 
     def touches(self, key: str, held: Held) -> bool:
         return key in self.accounts or held.holder in self.releasing
@@ -114,6 +116,7 @@ class Contacts:
     def __init__(self) -> None:
         self._by_key: dict[str, Held] = {}
         self._agents: dict[str, set[str]] = {}
+        self._changed: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -121,6 +124,14 @@ class Contacts:
     def get(self, account: Any) -> Held | None:
         """A contact by its LCM key (what a skip names it by)."""
         return self._by_key.get(str(account)) if account is not None else None
+
+    def changed(self, agent: str) -> float:
+        """When the trace last learnt a change to what ``agent`` holds (-inf: never)."""
+        return self._changed.get(agent, float("-inf"))
+
+    def _change(self, agent: str | None, now: float) -> None:
+        if agent is not None:
+            self._changed[agent] = max(now, self.changed(agent))
 
     def held(self, agent: str, consent: bool | None, before: float, busy: InFlight = NOTHING
              ) -> list[dict[str, Any]]:
@@ -153,6 +164,8 @@ class Contacts:
             previous = self._by_key.get(key)
             if previous is not None and previous.holder is not None:
                 self._agents.get(previous.holder, set()).discard(key)
+                self._change(previous.holder, now)
+            self._change(agent, now)
             # a closed contact stays closed, and one the agent already held has held it since then
             kept = previous if previous is not None and (previous.closed or previous.holder == agent) else None
             self._by_key[key] = Held(_ref(contact), agent, consent, None if phone is None else str(phone),
@@ -166,18 +179,21 @@ class Contacts:
             return
         if held.holder is not None:
             self._agents.get(held.holder, set()).discard(str(account))
+            self._change(held.holder, now)
         held.holder, held.closed, held.since = None, where, now
 
-    def forget(self, account: Any) -> None:
+    def forget(self, account: Any, now: float) -> None:
         """Something the trace cannot read changed this contact: stop judging by it."""
         held = self._by_key.pop(str(account), None) if account is not None else None
         if held is not None and held.holder is not None:
             self._agents.get(held.holder, set()).discard(str(account))
+            self._change(held.holder, now)
 
-    def forget_agent(self, agent: str) -> None:
+    def forget_agent(self, agent: str, now: float) -> None:
         """One of the agent's contacts changed, the trace does not say which."""
+        self._change(agent, now)
         for key in list(self._agents.get(agent, ())):
-            self.forget(key)
+            self.forget(key, now)
 
 
 def outcome_matches(row_value: Any, known: Iterable[str], api: Api, row_name: str) -> bool:

@@ -35,6 +35,8 @@ ECHOES: Final[dict[str, tuple[dict[str, str], ...]]] = {
     OUTCOME: ({"request": "data.callid", "reply": "callid"},),
 }
 """What each reply echoes (the MDC.echo.* and SCOC.outcome.* cases)."""
+CHANGING: Final = frozenset({DOWNLOAD, SKIP, SKIP_NON_PEWC, OUTCOME})
+"""APIs whose success may change what an agent holds."""
 EMPTY_CALLID: Final = "SCOC.error.1"
 UNKNOWN_CALLID: Final = "SCOC.error.2"
 """The Possible Error Cases rows (the SCOC.error.* cases)."""
@@ -62,11 +64,15 @@ class Request:
 
 @dataclass
 class Earlier:
-    """The previous valid request of one API on one connection, for ``none_withheld``."""
+    """The previous valid request of one API on one connection, for ``none_withheld``
+    (kept only when answered)."""
 
     form: str | None
     values: dict[str, Any]
     got: list[Any]
+    sent: float
+    """When it went out: a change to the agent's contacts learnt after that may have come
+    between it and the next request, so it no longer says what the agent was owed."""
 
 
 def _id(spec: Spec, api: str, path: str) -> str:
@@ -106,12 +112,18 @@ class Judge:
         elif api.name == OUTCOME and request.value("callid") == self.profile.fixtures.call_id:
             entries.append({"not_error": UNKNOWN_CALLID})
         if earlier is not None and earlier.form == "page" and request.form == "tables" \
-                and earlier.values == request.values and not earlier.got:
+                and earlier.values == request.values and not earlier.got and self._still(earlier, request, busy):
             entries.append({"none_withheld": {
                 "earlier": earlier.got, "requirements": [api.sample_requests[0].id],
                 "doc": f"{api.title}: Sample Request (a request written as the sample writes it is served as one "
                        "written as the tables say; this one, right after it, was)"}})
         return entries
+
+    def _still(self, earlier: Earlier, request: Request, busy: InFlight) -> bool:
+        """Whether nothing the trace shows (or has in flight) changed the agent's contacts
+        between ``earlier`` and ``request``."""
+        agent = str(request.value("agent"))
+        return agent not in busy.agents and self.contacts.changed(agent) < earlier.sent
 
     def _download(self, request: Request, ctx: StepContext, busy: InFlight) -> list[Any]:
         entries: list[Any] = []
@@ -166,16 +178,17 @@ class Judge:
         elif api == SKIP and served:
             self.contacts.close(request.value("account"), where, now)
         elif api == SKIP_NON_PEWC and served and agent is not None:
-            self.contacts.forget_agent(str(agent))
+            self.contacts.forget_agent(str(agent), now)
         elif api == OUTCOME and served:
-            self.contacts.forget(request.value("account"))
+            self.contacts.forget(request.value("account"), now)
 
     @staticmethod
     def changing(requests: list[Request]) -> InFlight:
         """What these requests, awaiting their replies, may be changing."""
         accounts = {str(r.value("account")) for r in requests if r.api.name in (SKIP, OUTCOME)}
         releasing = {str(r.value("agent")) for r in requests if r.api.name == SKIP_NON_PEWC}
-        return InFlight(frozenset(accounts), frozenset(releasing))
+        agents = {str(r.value("agent")) for r in requests if r.api.name in CHANGING and r.value("agent") is not None}
+        return InFlight(frozenset(accounts), frozenset(releasing), frozenset(agents))
 
     @staticmethod
     def got(ctx: StepContext) -> list[Any]:

@@ -1,0 +1,40 @@
+"""``audit`` FAILs only on a documented rule: what rests on the trace's inference alone
+(state it cannot see, subtopics the pages name but do not specify) is never a FAIL.
+
+Each test is a hand-written trace that the audit once judged FAIL without a documented
+rule behind it, next to the faulty trace that must still FAIL.
+"""
+
+from __future__ import annotations
+
+from tests.test_audit import Script, contact, contacts, download, failed
+
+WITHHELD = "server.GetReservedManualDialContact.none_withheld"
+
+
+def test_none_withheld_ignores_an_earlier_request_the_agents_contacts_changed_since() -> None:
+    """A contact handed out on another connection between the two forms is no withholding."""
+    results = (Script().open().send(download(form="page", reserved=True)).answer(contacts())
+               .open(2).send(download(), conn=2).answer(contacts(contact(1)), conn=2)
+               .send(download(form="tables", reserved=True)).answer(contacts(contact(1))).audit())
+    assert WITHHELD not in results
+    assert not failed(results)
+    # the same re-fetch with nothing in between still fails
+    faulty = (Script().open().send(download(form="page", reserved=True)).answer(contacts())
+              .send(download(form="tables", reserved=True)).answer(contacts(contact(1))).audit())
+    assert WITHHELD in failed(faulty)
+
+
+def test_none_withheld_ignores_an_earlier_request_still_in_flight_elsewhere() -> None:
+    """A download of the same agent awaiting its reply may have served the contact first."""
+    results = (Script().open().send(download(form="page", reserved=True)).answer(contacts())
+               .open(2).send(download(), conn=2)
+               .send(download(form="tables", reserved=True)).answer(contacts(contact(1)))
+               .answer(contacts(contact(1)), conn=2).audit())
+    assert WITHHELD not in results
+
+
+def test_none_withheld_ignores_an_earlier_request_that_got_no_reply() -> None:
+    results = (Script().open().send(download(form="page", reserved=True))
+               .send(download(form="tables", reserved=True), dt=6.0).answer(contacts(contact(1))).audit())
+    assert WITHHELD not in results
