@@ -145,6 +145,8 @@ class _State:
         self._session: Session | None = None
         self.results: list[CaseResult] = []
         self.prefetched: dict[str, CaseResult] | None = None
+        self.broken = ""
+        """Why the scheduled run (``--lcm-jobs`` above 1) gave no results, if it did not."""
 
     @property
     def target(self) -> _Target:
@@ -173,14 +175,24 @@ class _State:
         if self.options.jobs == 1:
             return item.run_now(self)
         if self.prefetched is None:
+            self.prefetched = {}  # started once: a run that fails is not started again by the next item
             items = [i for i in item.session.items if isinstance(i, _ResultItem)]
             cases = [i.case for i in items if isinstance(i, CaseItem)]
             runs = [i.run for i in items if isinstance(i, PropertyItem)]
             target = self.target
             session = self.session if runs else None
             budget = target.profile.timeouts.run + CASE_TIMEOUT_MARGIN
-            results = target.call(run_plan(target.runner, cases, runs, session, jobs=self.options.jobs), budget)
-            self.prefetched = {r.id: r for r in results}
+            plan = run_plan(target.runner, cases, runs, session, jobs=self.options.jobs)
+            future = asyncio.run_coroutine_threadsafe(plan, target.loop)
+            try:
+                self.prefetched = {r.id: r for r in future.result(budget)}
+            except TimeoutError:
+                future.cancel()
+                self.broken = f"the scheduled run did not end within its {budget:g} s bound"
+            except Exception as exc:  # noqa: BLE001 -- a bug of ours: every item reports it as ERROR
+                self.broken = f"the scheduled run raised {type(exc).__name__}: {exc}"
+        if item.name not in self.prefetched:
+            return item.broken_result(self.broken or "no result came for this item")
         return self.prefetched[item.name]
 
     def close(self) -> None:
@@ -245,6 +257,11 @@ class _ResultItem(pytest.Item):
 
     def run_now(self, state: _State) -> CaseResult:
         raise NotImplementedError
+
+    def broken_result(self, why: str) -> CaseResult:
+        """ERROR (the suite could not judge): the scheduled run gave this item no result."""
+        return CaseResult(self.name, self.name, self.api, (), "", "inferred", Verdict.ERROR,
+                          f"the suite could not judge: {why}")
 
     def runtest(self) -> None:
         state = self.config.stash[_KEY]

@@ -123,7 +123,7 @@ class TraceWriter:
                 if self._closing and not self._pending:
                     break
             await loop.run_in_executor(None, self._sync)
-        except OSError as exc:
+        except Exception as exc:  # not only OSError: any failure must free the relays waiting for room
             if not self.failed.done():
                 self.failed.set_result(exc)
             self._room.set()

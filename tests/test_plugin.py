@@ -202,3 +202,27 @@ def test_lcm_jobs_runs_items_at_once_with_the_verdicts_of_one_at_a_time(tmp_path
 def test_lcm_jobs_below_one_is_a_usage_error(tmp_path: Path) -> None:
     with pytest.raises(pytest.UsageError, match="--lcm-jobs"):
         plugin_state(tmp_path, lcm_target="ws://127.0.0.1:1/", lcm_jobs=0)
+
+
+def test_a_scheduled_run_that_breaks_is_an_error_for_every_item_and_is_not_started_again(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    starts = []
+
+    async def broken_plan(*args: Any, **kwargs: Any) -> list[Any]:
+        starts.append(args)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(plugin, "run_plan", broken_plan)
+    with in_background(lambda: running_server()) as url:
+        state = plugin_state(tmp_path, lcm_target=url)
+        try:
+            items = [SimpleNamespace(name=name, session=SimpleNamespace(items=[]),
+                                     broken_result=lambda why, name=name: plugin._ResultItem.broken_result(
+                                         SimpleNamespace(name=name, api="ManualDialCall"), why))  # type: ignore[arg-type]
+                     for name in ("MDC.a", "MDC.b")]
+            results = [state.result(item) for item in items]  # type: ignore[arg-type]
+        finally:
+            state.close()
+    assert len(starts) == 1
+    assert [r.verdict for r in results] == [Verdict.ERROR, Verdict.ERROR]
+    assert all("RuntimeError: boom" in r.detail for r in results)

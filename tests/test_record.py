@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import io
 import itertools
 import json
 import selectors
@@ -29,7 +30,7 @@ from websockets.asyncio.server import ServerConnection, serve
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.http11 import Request, Response
 
-from conformance.proxy import ProxySettings, RecordingProxy, recording, upstream_url
+from conformance.proxy import ProxySettings, RecordingProxy, TraceWriter, recording, upstream_url
 from conformance.server.transport import server_url
 from conformance.trace import Close, Frame, Open, Refused, TraceError, parse_line, read
 
@@ -306,3 +307,21 @@ def test_a_trace_that_cannot_be_written_stops_the_proxy_with_exit_1() -> None:
         capture_output=True, text=True, cwd=ROOT, timeout=BOUND)
     assert process.returncode == 1, process.stderr
     assert "cannot write /dev/full" in process.stderr
+
+
+def test_a_writer_that_fails_otherwise_than_with_an_oserror_still_frees_the_relays() -> None:
+    class Closed(io.BytesIO):
+        def writelines(self, lines: Any) -> None:
+            raise ValueError("I/O operation on closed file")
+
+    async def scenario() -> BaseException:
+        writer = TraceWriter(Closed(), limit=10)
+        writer.start()
+        for n in range(5):  # past the limit: each write would wait for room that never comes
+            await asyncio.wait_for(writer.write({"event": "message", "n": n, "text": "x" * 20}), 5)
+        failed = await asyncio.wait_for(writer.failed, 5)
+        with pytest.raises(ValueError, match="closed file"):  # close() passes the failure on
+            await asyncio.wait_for(writer.close(), 5)
+        return failed
+
+    assert isinstance(asyncio.run(scenario()), ValueError)
