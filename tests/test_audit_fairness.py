@@ -7,6 +7,8 @@ rule behind it, next to the faulty trace that must still FAIL.
 
 from __future__ import annotations
 
+from typing import Any
+
 from tests.test_audit import Script, contact, contacts, download, failed
 
 WITHHELD = "server.GetReservedManualDialContact.none_withheld"
@@ -38,3 +40,20 @@ def test_none_withheld_ignores_an_earlier_request_that_got_no_reply() -> None:
     results = (Script().open().send(download(form="page", reserved=True))
                .send(download(form="tables", reserved=True), dt=6.0).answer(contacts(contact(1))).audit())
     assert WITHHELD not in results
+
+
+def _subtopic(name: str) -> dict[str, Any]:
+    request = download()
+    request["subtopic"] = name
+    return Script().open().send(request).close().audit()["client.subtopic"].to_json()
+
+
+def test_a_subtopic_the_pages_name_without_specifying_it_is_informational() -> None:
+    """Skip Manual Dial Contact, Pre-requisite names a "Get Download All Contacts" API (D-16) and
+    Set Telephony Outcome's overview a SetTelephonyOutcome API (D-17): no page gives their tables."""
+    for name in ("GetDownloadAllContacts", "Get Download All Contacts", "SetTelephonyOutcome"):
+        judged = _subtopic(name)
+        assert judged["verdict"] == "informational" and judged["basis"] == "inferred", name
+        assert "D-16" in judged["doc"] or "D-17" in judged["doc"], judged["doc"]
+    unknown = _subtopic("GetAllTheContacts")  # no page names it
+    assert unknown["verdict"] == "fail" and unknown["basis"] == "documented"

@@ -4,7 +4,11 @@ Per requirement id (each row of the API's Request Parameters and Data Parameters
 PASS when the request writes it as the tables say, NON-STRICT when only as a sample shows
 (naming the registered discrepancy), FAIL when neither (a mandatory row missing, a type no
 form allows), INFORMATIONAL when only a value format generalised from the samples is off.
-A request on a subtopic no page documents FAILs the subtopic rows of every page; a frame
+A request on a subtopic no page documents FAILs the subtopic rows of every page, but one a
+page names as an API without documenting it (the registered discrepancies of kind
+``reference`` and ``naming`` quote each such name: "Get Download All Contacts", D-16;
+"SetTelephonyOutcome", D-17) is only INFORMATIONAL: whether the vendor serves it the
+pages leave open. A frame
 that is no JSON object is recorded, never judged (one JSON message per text frame is the
 project's wire binding, not the pages').
 """
@@ -12,6 +16,7 @@ project's wire binding, not the pages').
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -23,6 +28,9 @@ from ..validation import Judgement, Violation, judge
 Kind = Literal["request", "unknown", "odd"]
 """A request of a documented API; a JSON object on no documented subtopic; anything else."""
 UNKNOWN_ID = "client.subtopic"
+NAMING_KINDS = ("reference", "naming")
+"""Kinds of discrepancy whose evidence quotes an API a page names (``spec/discrepancies.yaml``)."""
+_NAMED_API = re.compile(r"([A-Za-z][A-Za-z ]*?) API\b")
 ODD_ID = "client.not-a-request"
 
 
@@ -102,7 +110,34 @@ def judge_request(spec: Spec, frame: str | bytes) -> ClientJudgement:
     return ClientJudgement("request", api, message, judgement, checks)
 
 
+def _squeezed(name: str) -> str:
+    """A name as a subtopic would spell it, whatever its spacing and case."""
+    return re.sub(r"[^0-9a-z]", "", name.lower())
+
+
+def mentioned(spec: Spec) -> dict[str, tuple[str, str]]:
+    """The APIs the pages name but give no page of their own: squeezed name -> (name as
+    quoted, discrepancy id and where it is quoted)."""
+    documented = {_squeezed(a) for a in spec.apis}
+    out: dict[str, tuple[str, str]] = {}
+    for d in spec.discrepancies.values():
+        if d.kind not in NAMING_KINDS:
+            continue
+        for e in d.evidence:
+            for part in str(e.get("says", "")).split(","):
+                found = _NAMED_API.search(part.strip())
+                if found and (key := _squeezed(found.group(1))) not in documented:
+                    out.setdefault(key, (found.group(1), f"{d.id}: {e.get('page')}, {e.get('where')}"))
+    return out
+
+
 def _unknown(spec: Spec, subtopic: Any) -> CheckResult:
+    named = mentioned(spec).get(_squeezed(subtopic)) if isinstance(subtopic, str) else None
+    if named is not None:
+        return CheckResult(
+            "request subtopic", Verdict.INFORMATIONAL, (), "inferred",
+            f"inferred: {named[1]} names a {named[0]} API that no page documents, so whether it is served is "
+            "not documented", "one of the documented request subtopics", f"subtopic {json.dumps(subtopic)[:120]}")
     documented = ", ".join(spec.apis)
     return CheckResult(
         "request subtopic", Verdict.FAIL, tuple(a.envelope_id("request", "subtopic") for a in spec.apis.values()),

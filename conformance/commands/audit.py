@@ -30,7 +30,8 @@ judge it without opening a socket, with the checks, schemas and reply pairing of
   client side  every request against the request tables, per requirement id: PASS as
                the tables write it, NON-STRICT as only a sample shows it (naming the
                discrepancy), FAIL for a missing mandatory row, a type no form allows or
-               an undocumented subtopic (results client.<requirement id>);
+               a subtopic no page mentions (results client.<requirement id>;
+               one a page names without documenting it is INFORMATIONAL);
   server side  every reply as `run` judges it (results server.<API>.<check>): a request
                without its reply within the profile's response timeout FAILs; a reply
                two outstanding requests could own is reported (trace.pairing), never

@@ -46,7 +46,8 @@ serves the foreign target (written from the pages alone), which takes only --hos
 --judge turns it into a test bench for an agent application: every request a client
 sends is judged against the request tables, as `lcm-conformance audit` judges a trace's
 client side (PASS as the tables write it, NON-STRICT as only a sample shows it, FAIL for
-a missing mandatory row or an undocumented subtopic, per requirement id). results.json in
+a missing mandatory row or a subtopic no page mentions, per requirement id; one a page
+names without documenting it is INFORMATIONAL). results.json in
 --report-dir is rewritten after every request; the four reports are written on stop.
 
 examples:
