@@ -15,6 +15,7 @@ import json
 import re
 import secrets
 from concurrent.futures import ProcessPoolExecutor
+from dataclasses import replace
 from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
@@ -241,7 +242,7 @@ def test_a_contact_handed_back_again_has_been_held_since_it_was_first() -> None:
 
 def test_a_skip_of_a_held_contact_must_succeed_and_of_a_closed_one_must_not() -> None:
     refused = (Script().open().send(download()).answer(contacts(contact(1)))
-               .send(skip(1)).answer(skipped(False)).audit())
+               .send(skip(1)).answer(skipped(False)).audit(replace(PROFILE, agents=(AGENT,))))
     assert refused["server.SkipManualDialContact.success"].verdict is Verdict.FAIL
     twice = (Script().open().send(download()).answer(contacts(contact(1)))
              .send(skip(1)).answer(skipped()).send(skip(1)).answer(skipped()).audit())

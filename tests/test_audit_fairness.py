@@ -7,9 +7,11 @@ rule behind it, next to the faulty trace that must still FAIL.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from tests.test_audit import Script, contact, contacts, download, failed
+from conformance.results import Verdict
+from tests.test_audit import AGENT, PROFILE, Script, contact, contacts, download, failed, skip, skipped
 
 WITHHELD = "server.GetReservedManualDialContact.none_withheld"
 
@@ -57,3 +59,14 @@ def test_a_subtopic_the_pages_name_without_specifying_it_is_informational() -> N
         assert "D-16" in judged["doc"] or "D-17" in judged["doc"], judged["doc"]
     unknown = _subtopic("GetAllTheContacts")  # no page names it
     assert unknown["verdict"] == "fail" and unknown["basis"] == "documented"
+
+
+def test_a_refused_skip_fails_only_for_an_agent_the_profile_says_is_logged_in() -> None:
+    """Skip Manual Dial Contact, Pre-requisite: the agent must be logged in, which a trace does
+    not show; the profile's agents are the ones its owner says are."""
+    trace = Script().open().send(download()).answer(contacts(contact(1))).send(skip(1)).answer(skipped(False))
+    unknown = trace.audit()["server.SkipManualDialContact.success"]
+    assert unknown.verdict is Verdict.INFORMATIONAL and unknown.basis == "inferred"
+    assert "logged in" in unknown.doc
+    logged_in = trace.audit(replace(PROFILE, agents=(AGENT,)))["server.SkipManualDialContact.success"]
+    assert logged_in.verdict is Verdict.FAIL and logged_in.basis == "documented"

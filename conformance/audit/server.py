@@ -9,7 +9,8 @@ the asked consent type; a request missing a mandatory row must not succeed. Wher
 trace itself shows the state a case would have set up, the case's state checks apply
 too: a contact closed by a skip never comes back, one agent's contact is never handed to
 another, a re-fetch gives back what the agent holds, a skip of a contact the agent holds
-succeeds and of a closed one does not, and a request written as the sample writes it is
+succeeds (documented only for the profile's agents: the page also asks that the agent be
+logged in, which a trace does not show) and of a closed one does not, and a request written as the sample writes it is
 not refused where the same request written as the tables say, right after it, is served.
 """
 
@@ -40,6 +41,8 @@ CHANGING: Final = frozenset({DOWNLOAD, SKIP, SKIP_NON_PEWC, OUTCOME})
 EMPTY_CALLID: Final = "SCOC.error.1"
 UNKNOWN_CALLID: Final = "SCOC.error.2"
 """The Possible Error Cases rows (the SCOC.error.* cases)."""
+NOT_LOGGED_IN: Final = ("Skip Manual Dial Contact: Pre-requisite, the agent must be logged in; a trace does not "
+                        "show it, only the profile's agents are taken to be")
 D25: Final = "D-25: a non-PEWC contact read as a non-consent one"
 
 
@@ -163,7 +166,9 @@ class Judge:
         phone = request.value("phone")
         if held.holder == request.value("agent") and held.consent is True and held.phone == phone and \
                 outcome_matches(request.value("outcome"), self.outcomes, request.api, "OutcomeId"):
-            return [{"success": True}]
+            if held.holder in self.profile.agents:
+                return [{"success": True}]
+            return [{"success": True, "basis": "inferred", "because": NOT_LOGGED_IN}]
         return []
 
     def learn(self, request: Request, ctx: StepContext, where: str) -> None:
