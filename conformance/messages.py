@@ -47,6 +47,13 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
+def outcome_key(value: Any) -> str:
+    """Outcome ids compared as text: one page types them Number, another String."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value)
+
+
 def _to_sample_type(sample_value: Any, value: Any, spec: Spec, api: Api, row: Field) -> Any:
     """Convert a value to the JSON type (and wording) the page's sample uses."""
     if isinstance(sample_value, bool):

@@ -70,3 +70,13 @@ def test_a_refused_skip_fails_only_for_an_agent_the_profile_says_is_logged_in() 
     assert "logged in" in unknown.doc
     logged_in = trace.audit(replace(PROFILE, agents=(AGENT,)))["server.SkipManualDialContact.success"]
     assert logged_in.verdict is Verdict.FAIL and logged_in.basis == "documented"
+
+
+def test_the_audit_and_the_reference_server_compare_outcome_ids_with_one_helper() -> None:
+    """One page types OutcomeId a Number, another a String: both sides read 1.0 and "1" alike."""
+    from conformance.audit import contacts
+    from conformance.messages import outcome_key
+    from conformance.server import state
+
+    assert contacts.outcome_key is state.outcome_key is outcome_key
+    assert outcome_key(1.0) == outcome_key(1) == outcome_key("1") == "1" and outcome_key(1.5) == "1.5"

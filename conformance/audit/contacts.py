@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from ..checks import contact_ids
-from ..messages import member, to_table_type, truthy
+from ..messages import member, outcome_key, to_table_type, truthy
 from ..spec import Api
 
 ROLES: Final[Mapping[str, Mapping[str, str]]] = {
@@ -201,14 +201,8 @@ def outcome_matches(row_value: Any, known: Iterable[str], api: Api, row_name: st
     if row_value is None:
         return False
     row = api.field(f"request.data.{row_name}")
-    wanted = {_text(to_table_type(row, k)) for k in known if k}
+    wanted = {outcome_key(to_table_type(row, k)) for k in known if k}
     try:
-        return _text(to_table_type(row, row_value)) in wanted
+        return outcome_key(to_table_type(row, row_value)) in wanted
     except (TypeError, ValueError):
         return False
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)

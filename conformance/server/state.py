@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..messages import outcome_key as outcome_key  # re-exported: the handlers import it from here
+
 
 class Status(enum.Enum):
     """Where a contact is in its life: handed out at most once, closed for good."""
@@ -75,13 +77,6 @@ class InvalidCallId(Refused):
 class WrongAccount(Refused):
     def __init__(self, callid: str, account: str) -> None:
         super().__init__(f"call {callid!r} is not a call of account {account!r}")
-
-
-def outcome_key(value: str | int | float) -> str:
-    """Outcome ids compared as text: one page types them Number, another String."""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value)
 
 
 class State:
