@@ -80,3 +80,41 @@ def test_the_audit_and_the_reference_server_compare_outcome_ids_with_one_helper(
 
     assert contacts.outcome_key is state.outcome_key is outcome_key
     assert outcome_key(1.0) == outcome_key(1) == outcome_key("1") == "1" and outcome_key(1.5) == "1.5"
+
+
+def _expiring(n: int, expiry: str = "01/01/2025 01:00:00") -> dict[str, Any]:
+    """A contact whose reservation ends an hour after the trace starts (2025-01-01T00:00:00Z)."""
+    return {**contact(n), "ExpiryTime": expiry}
+
+
+def _handed_to_both(later: float, expiry: str = "01/01/2025 01:00:00") -> dict[str, Any]:
+    return (Script().open().send(download()).answer(contacts(_expiring(1, expiry)))
+            .send(download("other-agent"), dt=later).answer(contacts(_expiring(1, expiry))).audit())
+
+
+def test_a_contact_handed_to_another_agent_after_its_expiry_time_is_informational() -> None:
+    """Get Reserved Manual Dial Contact gives each contact an ExpiryTime, but not what follows it:
+    a second agent given it once its reservation lapsed breaks no documented rule."""
+    disjoint = "server.GetReservedManualDialContact.disjoint"
+    lapsed = _handed_to_both(20 * 3600)[disjoint]
+    assert lapsed.verdict is Verdict.INFORMATIONAL, lapsed.detail  # agent A's own download PASSed
+    assert [(c.basis, c.verdict) for c in lapsed.checks] == [("inferred", Verdict.INFORMATIONAL)]
+    assert "may have lapsed at its ExpiryTime" in lapsed.detail and "01/01/2025 01:00:00" in lapsed.detail
+    # while the reservation runs (even read in any time zone), it is one agent's
+    held = _handed_to_both(600)[disjoint]
+    assert held.verdict is Verdict.FAIL and held.basis == "documented"
+    # an expiry already past when handed out (the sample's 2024 one), or unreadable, changes nothing
+    for expiry in ("01/31/2024 23:59:00", "tomorrow"):
+        assert _handed_to_both(20 * 3600, expiry)[disjoint].verdict is Verdict.FAIL, expiry
+
+
+def test_a_re_fetch_after_the_expiry_time_need_not_give_the_contact_back() -> None:
+    def refetch(later: float) -> Any:
+        return (Script().open().send(download()).answer(contacts(_expiring(1)))
+                .send(download(reserved=True), dt=later).answer(contacts()).audit()
+                )["server.GetReservedManualDialContact.held_again"]
+
+    lapsed = refetch(20 * 3600)
+    assert lapsed.verdict is Verdict.INFORMATIONAL and lapsed.basis == "inferred"
+    assert "may have lapsed at its ExpiryTime" in lapsed.detail
+    assert refetch(600).verdict is Verdict.FAIL

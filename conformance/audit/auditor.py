@@ -26,7 +26,7 @@ from ..results import CaseResult, CheckResult, Frame, RunResult, Verdict
 from ..runner import detect_dialect, flooded
 from ..spec import Spec
 from .client import ClientJudgement, judge_request
-from .contacts import NOTHING
+from .contacts import NOTHING, wall_clock
 from .memo import Memo
 from .pairing import Ambiguous, Link, Pending
 from .server import DOWNLOAD, SKIP, SKIP_NON_PEWC, Earlier, Judge, Request
@@ -113,6 +113,7 @@ class Auditor:
         self.events += 1
         if isinstance(event, trace.Header):
             self.upstream = event.upstream
+            self.judge.contacts.origin = wall_clock(event.started)
             return
         self.now = max(self.now, event.t)
         try:

@@ -6,8 +6,12 @@ skip that succeeds closes a contact (Skip Manual Dial Contact: Overview). What t
 cannot show is forgotten rather than guessed: a non-PEWC skip closes one of the agent's
 contacts (a non-consent one only by our reading, D-25) but does not say which, so they
 all become unknown; an outcome set for a contact's account may change its state, so it
-does too. A reservation is taken to last for the whole trace (the pages give ExpiryTime
-but not what follows it).
+does too. A reservation is taken to last until its ExpiryTime (a response row; the pages
+do not say what follows it): one that the trace's clock shows lapsing while it was
+recorded is kept in :attr:`Held.expires`, and what rests on it is judged as inferred.
+The sample writes ExpiryTime without a time zone, so it is read as any zone may have it
+(``SLACK``): it lapsed only if it is past in every zone, and only counts if it was not
+already past in every zone when handed out (the reference server hands out the sample's).
 
 Connections run side by side, and a reply recorded first may have been served second, so
 a fact counts for a request only when it was learnt before the request went out
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final
 
 from ..checks import contact_ids
@@ -36,6 +41,31 @@ ROLES: Final[Mapping[str, Mapping[str, str]]] = {
 }
 """What each Data Parameters row is, by its table name: who asks, which contact, how many.
 ``tests/test_audit.py`` holds every name to its page's table."""
+
+
+SLACK: Final = 14 * 3600.0
+"""How far a wall time without a zone may be from UTC (UTC-12 to UTC+14), in seconds."""
+EXPIRY_FORMAT: Final = "%m/%d/%Y %H:%M:%S"
+"""ExpiryTime as the overlay gives it (MM/DD/YYYY HH:MM:SS, as the sample writes it)."""
+
+
+def wall_clock(started: str | None) -> float | None:
+    """The trace header's start (ISO 8601) in seconds since the epoch, or None."""
+    try:
+        moment = datetime.fromisoformat(started) if started else None
+    except ValueError:
+        return None
+    if moment is None:
+        return None
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def expiry(value: Any) -> float | None:
+    """An ExpiryTime read as UTC, in seconds since the epoch (None: not in its format)."""
+    try:
+        return datetime.strptime(str(value), EXPIRY_FORMAT).replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return None
 
 
 def canonical(api: Api, data: Any) -> dict[str, Any]:
@@ -87,6 +117,10 @@ class Held:
     """When the trace learnt its holder or its closing (the reply's time)."""
     closed: str | None = None
     """Where the skip that closed it is (a trace line), or None while it is open."""
+    expires: float | None = None
+    """Its ExpiryTime (as UTC, seconds since the epoch) when it may lapse during the trace."""
+    expiry: str = ""
+    """That ExpiryTime as the reply wrote it, for messages."""
 
     def known(self, before: float) -> bool:
         return self.since < before
@@ -114,6 +148,8 @@ class Contacts:
     """The trace's contacts by identity, and each agent's."""
 
     def __init__(self) -> None:
+        self.origin: float | None = None
+        """The trace's start on the wall clock (seconds since the epoch), once its header says."""
         self._by_key: dict[str, Held] = {}
         self._agents: dict[str, set[str]] = {}
         self._changed: dict[str, float] = {}
@@ -152,8 +188,24 @@ class Contacts:
         return [h.ref for c in contacts if (h := self._by_key.get(_key(c) or "")) is not None and h.closed
                 and h.known(before)]
 
+    def lapsed(self, contacts: Iterable[Any], at: float) -> list[str]:
+        """Which of ``contacts`` (as :meth:`held` and :meth:`elsewhere` give them) may no
+        longer be reserved at trace time ``at``: their ExpiryTime passed in every time zone."""
+        if self.origin is None:
+            return []
+        now = self.origin + at
+        gone = [h for c in contacts if (h := self._by_key.get(_key(c) or "")) is not None
+                and h.expires is not None and now > h.expires + SLACK]
+        return [" ".join(f"{k} {v}" for k, v in h.ref.items()) + f" expired at {h.expiry}" for h in gone]
+
+    def _expires(self, contact: Any, now: float) -> float | None:
+        """A contact's ExpiryTime when, handed out at trace time ``now``, it may lapse later."""
+        at = expiry(member(contact, "ExpiryTime"))
+        live = at is not None and self.origin is not None and at + SLACK > self.origin + now
+        return at if live else None
+
     def hand_out(self, agent: str, contacts: Iterable[Any], asked_consent: Any, now: float) -> None:
-        """Contacts a download gave ``agent``: now its own."""
+        """Contacts a download gave ``agent``: now its own, until their ExpiryTime."""
         for contact in contacts:
             key = _key(contact)
             if key is None:
@@ -169,7 +221,8 @@ class Contacts:
             # a closed contact stays closed, and one the agent already held has held it since then
             kept = previous if previous is not None and (previous.closed or previous.holder == agent) else None
             self._by_key[key] = Held(_ref(contact), agent, consent, None if phone is None else str(phone),
-                                     kept.since if kept else now, kept.closed if kept else None)
+                                     kept.since if kept else now, kept.closed if kept else None,
+                                     self._expires(contact, now), str(member(contact, "ExpiryTime")))
             self._agents.setdefault(agent, set()).add(key)
 
     def close(self, account: Any, where: str, now: float) -> None:

@@ -12,6 +12,8 @@ another, a re-fetch gives back what the agent holds, a skip of a contact the age
 succeeds (documented only for the profile's agents: the page also asks that the agent be
 logged in, which a trace does not show) and of a closed one does not, and a request written as the sample writes it is
 not refused where the same request written as the tables say, right after it, is served.
+What rests on a reservation whose ExpiryTime passed during the trace is inferred: the
+pages do not say what becomes of a lapsed one.
 """
 
 from __future__ import annotations
@@ -44,6 +46,8 @@ UNKNOWN_CALLID: Final = "SCOC.error.2"
 NOT_LOGGED_IN: Final = ("Skip Manual Dial Contact: Pre-requisite, the agent must be logged in; a trace does not "
                         "show it, only the profile's agents are taken to be")
 D25: Final = "D-25: a non-PEWC contact read as a non-consent one"
+LAPSED: Final = ("the reservation may have lapsed at its ExpiryTime (read in any time zone, ±14 h), and the pages "
+                 "do not say what follows: ")
 
 
 @dataclass(frozen=True)
@@ -138,9 +142,16 @@ class Judge:
         got, sent = handed_out(ctx), ctx.exchange.started
         agent = request.value("agent")
         doc = "Get Reserved Manual Dial Contact: Data Parameters table, row ReservedContacts"
-        entries.append({"disjoint": {"first": self.contacts.elsewhere(str(agent), got, sent, busy),
-                                     "requirements": [self.reserved_row],
-                                     "doc": doc + " (a reserved contact is one agent's)"}})
+        first = self.contacts.elsewhere(str(agent), got, sent, busy)
+        # each contact held elsewhere is judged on its own: a lapsed reservation only as inferred
+        gone = [c for c in first if self.contacts.lapsed([c], sent)]
+        live = [c for c in first if c not in gone]
+        disjoint = {"requirements": [self.reserved_row], "doc": doc + " (a reserved contact is one agent's)"}
+        if live or not gone:
+            entries.append({"disjoint": {"first": live, **disjoint}})
+        if gone:
+            entries.append({"disjoint": {"first": gone, **disjoint}, "basis": "inferred",
+                            "because": LAPSED + "; ".join(self.contacts.lapsed(gone, sent))})
         entries.append({"not_returned": {"contacts": self.contacts.closed(got, sent),
                                          "requirements": [self.account_row],
                                          "doc": "Skip Manual Dial Contact: Overview (a skipped contact is closed)"}})
@@ -149,8 +160,12 @@ class Judge:
         held = self.contacts.held(str(agent), request.value("consent"), sent, busy) if reserved else []
         if held and asked != 0:  # asked for none, none is owed
             capped = asked is None or len(got) >= asked
-            entries.append({"held_again": {"contacts": held, "before": got if capped else [],
-                                           "requirements": [self.reserved_row], "doc": doc}})
+            again: dict[str, Any] = {"held_again": {"contacts": held, "before": got if capped else [],
+                                                    "requirements": [self.reserved_row], "doc": doc}}
+            # which contacts come back rests on them all (a cap may apply): one lapsed, all inferred
+            if lapsed_held := self.contacts.lapsed(held, sent):
+                again.update(basis="inferred", because=LAPSED + "; ".join(lapsed_held))
+            entries.append(again)
         return entries
 
     def _skip(self, request: Request, sent: float, busy: InFlight) -> list[Any]:
