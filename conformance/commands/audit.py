@@ -15,7 +15,7 @@ from typing import BinaryIO, TextIO
 from .. import trace
 from ..audit import Auditor
 from ..profile import Profile, ProfileError, default_profile, load_profile
-from ..report import prepare_dir, write_reports
+from ..report import report_dir_problem, write_reports
 from ..report.progress import Progress
 from ..report.terminal import LEGEND, MARKS, STYLES, print_summary
 from ..results import Verdict, worst
@@ -166,11 +166,8 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         profile = _profile(args)
-        if args.report_dir:
-            try:
-                prepare_dir(args.report_dir)
-            except OSError as exc:
-                raise UsageError(f"--report-dir {args.report_dir}: cannot write reports there ({exc})") from exc
+        if args.report_dir and (problem := report_dir_problem(args.report_dir)):
+            raise UsageError(problem)
         expectations = load_expectations(args.expectations) if args.expectations else None
     except (UsageError, ProfileError) as exc:
         return _error(str(exc), 2)

@@ -22,7 +22,7 @@ from ..hypo.plan import PLANS, PROFILES, Plan
 from ..hypo.record import PropertyRun
 from ..hypo.reproduce import PRINTED_CHARS
 from ..profile import ProfileError
-from ..report import prepare_dir, write_reports
+from ..report import report_dir_problem, write_reports
 from ..report.common import clean
 from ..report.progress import Group, Progress
 from ..report.terminal import LEGEND, STYLES, mark, print_summary
@@ -317,11 +317,8 @@ def run(args: argparse.Namespace) -> int:
     spec = load_spec()
     try:
         options = options_from(args)
-        if options.report_dir:
-            try:
-                prepare_dir(options.report_dir)
-            except OSError as exc:
-                raise UsageError(f"--report-dir {options.report_dir}: cannot write reports there ({exc})") from exc
+        if options.report_dir and (problem := report_dir_problem(options.report_dir)):
+            raise UsageError(problem)
         cases, runs = plan_run(spec, options)
         expectations = load_expectations(options.expectations) if options.expectations else None
     except (UsageError, ProfileError, ValueError) as exc:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import yaml
 
 from ..judging import LiveJudge
-from ..report import prepare_dir
+from ..report import report_dir_problem
 from ..report.terminal import print_summary
 from ..server import Limits, SeedError, running_server
 from ..server.bindings import load_bindings
@@ -120,11 +120,7 @@ def _judge(args: argparse.Namespace) -> LiveJudge | str | None:
         return "--judge needs --report-dir DIR (where results.json and the reports go)"
     if args.mutant is not None:
         return "--judge judges the clients of the reference server; it does not serve a mutant"
-    try:
-        prepare_dir(args.report_dir)
-    except OSError as exc:
-        return f"--report-dir {args.report_dir}: cannot write reports there ({exc})"
-    return LiveJudge(args.report_dir)
+    return report_dir_problem(args.report_dir) or LiveJudge(args.report_dir)
 
 
 def _mutant(name: str) -> Target | None:

@@ -38,6 +38,15 @@ def prepare_dir(directory: Path) -> Path:
     return directory
 
 
+def report_dir_problem(directory: Path) -> str | None:
+    """Why ``--report-dir`` cannot be used (the commands' usage error), or None once it is ready."""
+    try:
+        prepare_dir(directory)
+    except OSError as exc:
+        return f"--report-dir {directory}: cannot write reports there ({exc})"
+    return None
+
+
 def write_reports(
     run: RunResult,
     directory: Path,
