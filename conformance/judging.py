@@ -67,6 +67,8 @@ class LiveJudge:
         partial.write_text(render(self.run()), encoding="utf-8", newline="\n")
         os.replace(partial, path)  # atomic: a reader never sees half a file
 
-    def finish(self) -> dict[str, Path]:
-        """Write the four reports (the server has stopped)."""
-        return write_reports(self.run(), self.report_dir, spec=self.spec)
+    def finish(self) -> tuple[RunResult, dict[str, Path]]:
+        """Write the four reports (the server has stopped); return the run they show, so the
+        summary printed beside them is the same run, and the files written."""
+        run = self.run()
+        return run, write_reports(run, self.report_dir, spec=self.spec)

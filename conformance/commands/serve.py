@@ -184,6 +184,6 @@ def run(args: argparse.Namespace) -> int:
 
 def _judged(judge: LiveJudge) -> None:
     """The judge's summary and reports, once the server has stopped."""
-    written = judge.finish()
-    print_summary(judge.run(), spec=judge.spec)
+    result, written = judge.finish()
+    print_summary(result, spec=judge.spec)
     print(f"{judge.requests} requests judged; reports: " + ", ".join(str(p) for p in written.values()), flush=True)
