@@ -20,12 +20,7 @@ from hypothesis import strategies as st
 from conformance.report import html_report, write_reports
 from conformance.report.common import FRAME_CHARS, clean
 from conformance.report.markdown import text as md_text
-from conformance.report.terminal import (
-    print_progress,
-    print_summary,
-    progress_line,
-    render_summary,
-)
+from conformance.report.terminal import mark, print_summary, render_summary
 from conformance.results import CaseResult, CheckResult, Frame, RunResult, Verdict
 from conformance.spec import load_spec
 
@@ -440,16 +435,14 @@ def test_terminal_colour_only_on_a_tty_without_no_color(monkeypatch: pytest.Monk
     assert quiet.getvalue() == plain.getvalue()
 
 
-def test_progress_line_has_a_character_per_case() -> None:
+def test_each_case_has_the_mark_of_its_column() -> None:
+    """The marks the progress display shows (its lines are tested in test_progress.py and
+    test_run_command.py)."""
     cases = build_run().results
     grmdc = [c for c in cases if c.api == "GetReservedManualDialContact"]
-    assert progress_line("GRMDC", grmdc) == "GRMDC  F.N  3 cases"
+    assert "".join(map(mark, grmdc)) == "F.N"
     mdc = [c for c in cases if c.api == "ManualDialCall"]
-    stream = io.StringIO()
-    print_progress("ManualDialCall", mdc, stream, spec=SPEC)
-    width = max(map(len, SPEC.apis))
-    assert stream.getvalue() == "ManualDialCall".ljust(width) + "  Is  2 cases\n"
-    assert progress_line("X", mdc[:1]).endswith("1 case")
+    assert "".join(map(mark, mdc)) == "Is"
 
 
 FIXTURE = HealthCheck.function_scoped_fixture
@@ -524,7 +517,7 @@ def test_error_is_shown_in_every_format(reports: dict[str, str]) -> None:
     judged = text.split("Cases the suite could not judge (a bug of the suite")[1]
     assert "ERROR scoc.error: title of scoc.error" in judged and "KeyError: 'callid'" in judged
     scoc = [c for c in build_run().results if c.api == "SetCallOutcomeWithComments"]
-    assert progress_line("SCOC", scoc) == "SCOC  E  1 case"
+    assert "".join(map(mark, scoc)) == "E"
 
 
 def test_an_error_without_a_fail_is_the_outcome_error(tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""What a person watching the run sees: a progress line per API, then the summary.
+"""What a person watching the run sees: each case's mark in the progress display, then the summary.
 
 Plain text; colour only on a TTY and only when NO_COLOR is unset (no-color.org).
 Every text a target could have shaped is cleaned, so it cannot drive the terminal.
@@ -33,7 +33,7 @@ from .common import (
     status,
     status_key,
 )
-from .progress import group_line, paint, use_colour
+from .progress import paint, use_colour
 
 FRAME_CHARS = 2000
 """A frame to replay longer than this is cut in the terminal (the reports hold it whole)."""
@@ -72,24 +72,6 @@ def mark(case: CaseResult) -> str:
 
 def _paint(text: str, key: str, colour: bool) -> str:
     return paint(text, _SGR.get(key), colour)
-
-
-def progress_line(
-    api: str, cases: Sequence[CaseResult], *, width: int = 0, colour: bool = False, noun: str = "case"
-) -> str:
-    """``GetReservedManualDialContact  ....F.N  7 cases``: one character per case, in run order."""
-    marks = "".join(_paint(mark(c), status_key(c), colour) for c in cases)
-    return group_line(clean(api), marks, len(cases), noun, width=width)
-
-
-def print_progress(
-    api: str, cases: Sequence[CaseResult], stream: TextIO | None = None, *, spec: Spec | None = None
-) -> None:
-    """Print an API's progress line once its cases have finished, aligned with the other APIs'."""
-    stream = stream or sys.stdout
-    width = max(len(name) for name in (spec or load_spec()).apis)
-    line = progress_line(api, cases, width=width, colour=use_colour(stream))
-    print(line, file=stream, flush=True)
 
 
 def dialect_line(dialect: str) -> str:
