@@ -90,8 +90,8 @@ class Breaker:
             if self.api_silent[api] >= self.limit and api not in self.api_stopped:
                 self.api_stopped[api] = (f"{self.limit} {api} requests in a row got no reply: the target stopped "
                                          f"answering {api} (the last: {exchange.reason})")
-        if self.strays > FLOOD_STOP and self.stopped is None:
-            self.stopped = f"the target flooded the run: {self.flooding()}"
+        if self.strays > FLOOD_STOP and self.stopped is None and (why := self.flooding()):
+            self.stopped = f"the target flooded the run: {why}"
 
     def kept_open(self, kept: bool) -> str | None:
         """Record whether a connection outlived a reply; trip after ``limit`` closes in a row.

@@ -12,11 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from typing import Any
 
 import pytest
 
-from conformance.breaker import Breaker
+from conformance.breaker import FLOOD_STOP, Breaker
 from conformance.cases import load_cases
+from conformance.engine import CaseRunner
 from conformance.foreign.target import ForeignTarget
 from conformance.hypo.suite import all_runs
 from conformance.profile import load_profile
@@ -41,10 +43,36 @@ async def _run(target: Callable[[], AbstractAsyncContextManager[str]], jobs: int
         return await asyncio.wait_for(run_suite(RunOptions(target=url, jobs=jobs)), BOUND)
 
 
+class Overlap:
+    """The most cases a CaseRunner had in flight at once (so a test sees that --jobs reaches it)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = self.most = 0
+        original = CaseRunner.run
+
+        async def counted(runner: CaseRunner, *args: Any, **kwargs: Any) -> Any:
+            self.now += 1
+            self.most = max(self.most, self.now)
+            try:
+                return await original(runner, *args, **kwargs)
+            finally:
+                self.now -= 1
+
+        monkeypatch.setattr(CaseRunner, "run", counted)
+
+    def reset(self) -> int:
+        most, self.most = self.most, 0
+        return most
+
+
 @pytest.mark.parametrize("name", list(TARGETS))
-def test_verdicts_do_not_depend_on_jobs(name: str) -> None:
+def test_verdicts_do_not_depend_on_jobs(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     assert DEFAULT_JOBS > 1
-    alone, together = (asyncio.run(_run(TARGETS[name], jobs)) for jobs in (1, DEFAULT_JOBS))
+    overlap = Overlap(monkeypatch)
+    alone = asyncio.run(_run(TARGETS[name], 1))
+    assert overlap.reset() == 1
+    together = asyncio.run(_run(TARGETS[name], DEFAULT_JOBS))
+    assert overlap.reset() > 1  # the cases did run at once (one waiting for its turn frees its slot)
     first = [(r.id, r.verdict.value, r.not_run is None) for r in alone.results]
     second = [(r.id, r.verdict.value, r.not_run is None) for r in together.results]
     moved = [f"{a} -> {b}" for a, b in zip(first, second, strict=True) if a != b]
@@ -126,7 +154,7 @@ def test_the_gate_keeps_plan_order_and_lets_readers_overlap() -> None:
         await opened
         return log
 
-    log = asyncio.run(scenario())
+    log = asyncio.run(asyncio.wait_for(scenario(), BOUND))
     assert log.index("start 4") < log.index("end 0")
     assert log.index("end 0") < log.index("start 1") < log.index("end 1")
     assert log.index("start 2") < log.index("end 1")  # two readers together
@@ -156,7 +184,7 @@ def test_a_turn_lets_go_after_the_last_step_that_needs_a_key() -> None:
         second.done()
         return log
 
-    assert asyncio.run(scenario()) == ["first step 1", "second has k", "first step 2"]
+    assert asyncio.run(asyncio.wait_for(scenario(), BOUND)) == ["first step 1", "second has k", "first step 2"]
 
 
 # ------------------------------------------------------------------ the breaker
@@ -187,3 +215,17 @@ def test_a_silent_target_costs_three_fails_whatever_the_jobs() -> None:
 
     alone, together = asyncio.run(fails(1)), asyncio.run(fails(DEFAULT_JOBS))
     assert len(alone) == 3 == len(together), (alone, together)
+
+
+def test_the_breaker_stops_a_long_run_for_a_flood_only_when_it_is_one() -> None:
+    def strays(count: int) -> Exchange:
+        return Exchange(Status.ANSWERED, "{}", "X", None, None, (), count, count, 0.0, 0.01, FrameLog(0.0), "")
+
+    heartbeats = Breaker()  # 5 strays a request, over many requests: heartbeats, not a flood
+    for _ in range(4_100):
+        heartbeats.observe(strays(5), valid=False)
+    assert heartbeats.strays > FLOOD_STOP and heartbeats.flooding() is None and heartbeats.stopped is None
+    flood = Breaker()
+    for _ in range(FLOOD_STOP // 50 + 1):
+        flood.observe(strays(60), valid=False)
+    assert flood.stopped and "flood" in flood.stopped and "None" not in flood.stopped
