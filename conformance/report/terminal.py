@@ -17,6 +17,7 @@ from ..spec import Spec, load_spec
 from .common import (
     COLUMNS,
     ERROR_NOTE,
+    FRAME_CHARS,
     NOT_RUN_NOTE,
     by_api,
     clean,
@@ -35,8 +36,6 @@ from .common import (
 )
 from .progress import paint, use_colour
 
-FRAME_CHARS = 2000
-"""A frame to replay longer than this is cut in the terminal (the reports hold it whole)."""
 ERROR_LINES = 40
 """Lines of an ERROR's detail (the exception) printed; the reports hold it whole."""
 
