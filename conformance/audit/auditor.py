@@ -132,7 +132,7 @@ class Auditor:
             elif self.server:
                 self._reply(event)
         elif isinstance(event, trace.Open):
-            self.links.setdefault(event.conn, Link())
+            self._link(event.conn)
             if self.credentials - {name.lower() for name, _ in event.headers}:
                 self.anonymous.add(event.conn)
         elif isinstance(event, trace.Close):

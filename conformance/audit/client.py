@@ -18,15 +18,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from ..hypo.frames import LARGE, Expectation
 from ..results import CheckResult, Verdict
 from ..spec import Api, Spec
 from ..validation import Judgement, Violation, judge
 
-Kind = Literal["request", "unknown", "odd"]
-"""A request of a documented API; a JSON object on no documented subtopic; anything else."""
 UNKNOWN_ID = "client.subtopic"
 NAMING_KINDS = ("reference", "naming")
 """Kinds of discrepancy whose evidence quotes an API a page names (``spec/discrepancies.yaml``)."""
@@ -38,7 +36,6 @@ ODD_ID = "client.not-a-request"
 class ClientJudgement:
     """What one frame from the client is, and its verdict per requirement."""
 
-    kind: Kind
     api: Api | None
     message: dict[str, Any] | None
     judgement: Judgement | None
@@ -100,14 +97,14 @@ def judge_request(spec: Spec, frame: str | bytes) -> ClientJudgement:
             "request", Verdict.INFORMATIONAL, (), "inferred",
             "inferred: one JSON message per text frame is the project's wire binding (DESIGN.md); the pages "
             "show every request as a JSON object", "a JSON object", what)
-        return ClientJudgement("odd", None, None, None, ((ODD_ID, check),))
+        return ClientJudgement(None, None, None, ((ODD_ID, check),))
     subtopic = message.get("subtopic")
     api = spec.apis.get(subtopic) if isinstance(subtopic, str) else None
     if api is None:
-        return ClientJudgement("unknown", None, message, None, ((UNKNOWN_ID, _unknown(spec, subtopic)),))
+        return ClientJudgement(None, message, None, ((UNKNOWN_ID, _unknown(spec, subtopic)),))
     judgement = judge(message, api.name, "request")
     checks = tuple((f"client.{req}", check) for req, check in _per_requirement(api, judgement))
-    return ClientJudgement("request", api, message, judgement, checks)
+    return ClientJudgement(api, message, judgement, checks)
 
 
 def _squeezed(name: str) -> str:

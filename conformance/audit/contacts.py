@@ -154,9 +154,6 @@ class Contacts:
         self._agents: dict[str, set[str]] = {}
         self._changed: dict[str, float] = {}
 
-    def __len__(self) -> int:
-        return len(self._by_key)
-
     def get(self, account: Any) -> Held | None:
         """A contact by its LCM key (what a skip names it by)."""
         return self._by_key.get(str(account)) if account is not None else None

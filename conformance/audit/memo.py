@@ -26,7 +26,6 @@ class Memo(Generic[V]):
     def __init__(self, size: int = SIZE) -> None:
         self.size = size
         self._kept: OrderedDict[tuple[Hashable, str], V] = OrderedDict()
-        self.hits = 0
 
     def get(self, key: Hashable, text: str, make: Callable[[], V]) -> V:
         if len(text) > LONGEST:
@@ -35,7 +34,6 @@ class Memo(Generic[V]):
         found = self._kept.get(slot)
         if found is not None:
             self._kept.move_to_end(slot)
-            self.hits += 1
             return found
         value = self._kept[slot] = make()
         if len(self._kept) > self.size:

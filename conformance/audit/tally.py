@@ -49,9 +49,6 @@ class Tally:
         self.seen: Counter[str] = Counter()
         """How often each verdict (by value) and ``not_run`` came so far: what a progress display marks."""
 
-    def __len__(self) -> int:
-        return len(self._groups)
-
     def _group(self, ident: str, api: str, title: str, check: CheckResult | None) -> _Group:
         group = self._groups.get(ident)
         if group is None:
