@@ -164,7 +164,7 @@ class _State:
             target, options = self.target, self.options
             self._session = hypothesis_suite.session(
                 target.runner.spec, target.profile, options.hypothesis_profile, target.loop,
-                database=options.hypothesis_db, report_dir=options.report_dir, cases=self.results,
+                database=options.hypothesis_db, report_dir=options.report_dir,
                 gated=options.expectations is not None, breaker=target.runner.breaker,
                 withdrawn=target.runner.withdrawn)
         return self._session

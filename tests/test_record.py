@@ -232,7 +232,6 @@ def test_a_message_over_the_limit_closes_both_legs_with_1009(tmp_path: Path) -> 
                 await ws.send("x" * 2000)
                 with pytest.raises(ConnectionClosed):
                     await ws.recv()
-            await asyncio.sleep(0)
             return ws.close_code, upstream
 
     code, upstream = run(scenario())

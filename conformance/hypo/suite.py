@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 from ..breaker import Breaker
 from ..profile import Profile
 from ..properties import property_runs
-from ..results import CaseResult, Verdict
+from ..results import CaseResult
 from ..spec import Spec
 from ..stateful import STATEFUL
 from .driver import SERIAL, Portal, Session
@@ -26,17 +26,15 @@ def all_runs(spec: Spec) -> list[PropertyRun]:
 def session(
     spec: Spec, profile: Profile, profile_name: str, loop: asyncio.AbstractEventLoop, *,
     database: Path | None = None, report_dir: Path | None = None, deadline: float = float("inf"),
-    cases: Iterable[CaseResult] = (), gated: bool = False, breaker: Breaker | None = None,
-    withdrawn: dict[str, str] | None = None,
+    gated: bool = False, breaker: Breaker | None = None, withdrawn: dict[str, str] | None = None,
 ) -> Session:
-    """A session on a target: APIs the example ``cases`` found not offered stay so.
+    """A session on a target.
 
     ``gated``: verdicts are compared with an expectations file, so the runs are
     derandomized: the same target gets the same examples, and so the same verdicts.
     ``withdrawn``: the APIs found not offered so far, shared with example cases running at
     the same time. Every run of the session shares one message rate (the plan's)."""
     found = withdrawn if withdrawn is not None else {}
-    found.update((r.api, r.not_run) for r in cases if r.verdict is Verdict.UNIMPLEMENTED and r.not_run)
     chosen = plan(profile_name)
     if gated:
         chosen = replace(chosen, derandomize=True)
