@@ -103,7 +103,7 @@ def _result(group: _Group, unit: str) -> CaseResult:
         result.frames = list(group.not_run_frames)
         result.detail = f"not run: {reason} ({sum(group.not_run.values())} time(s), first at {group.not_run_where})"
         return result
-    result.verdict = Verdict.FAIL if group.counts[Verdict.FAIL] else worst(group.counts)
+    result.verdict = worst(group.counts)
     result.detail = _detail(group, judged, shown, unit)
     if result.verdict in (Verdict.FAIL, Verdict.ERROR):
         bad = [e for e in shown if e[0].verdict is result.verdict]

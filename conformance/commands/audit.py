@@ -133,7 +133,7 @@ class Watch:
         came = seen - self._seen
         self._seen = seen.copy()
         verdicts = [v for v in Verdict if came[v.value]]
-        key = (Verdict.FAIL.value if Verdict.FAIL in verdicts else worst(verdicts).value if verdicts
+        key = (worst(verdicts).value if verdicts
                else "not_run" if came["not_run"] else Verdict.PASS.value)
         new = len(self.marks)
         self.marks += [MARKS[key]] * (parts - new)
