@@ -256,9 +256,14 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 """libyaml's safe loader where PyYAML has it (several times faster), else the pure-Python one."""
 
 
+def load_yaml(text: str) -> Any:
+    """``text`` read as YAML, safely and with libyaml when present: the spec, every case
+    file and seeds are read this way on each run."""
+    return yaml.load(text, Loader=_LOADER)
+
+
 def _read_yaml(path: Path) -> Any:
-    with path.open(encoding="utf-8") as fh:
-        return yaml.load(fh, Loader=_LOADER)
+    return load_yaml(path.read_text(encoding="utf-8"))
 
 
 def _discrepancy(entry: dict[str, Any], all_apis: tuple[str, ...]) -> Discrepancy:

@@ -15,12 +15,11 @@ from typing import Any
 
 import yaml
 
-from ..spec import Spec
+from ..spec import Spec, load_yaml
 from .bindings import Bindings
 from .inputs import BadRequest, FieldRule, json_type
 from .state import Call, Contact, State, Status
 
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: seeds can be long
 SeedSource = str | os.PathLike[str] | Mapping[str, Any]
 OUTCOME_KINDS = ("telephony", "business")
 RESERVED_TO, CLOSED = "reserved_to", "closed"
@@ -147,7 +146,7 @@ def read_seed(source: SeedSource) -> Any:
     if isinstance(source, Mapping):
         return source
     try:
-        return yaml.load(Path(source).read_text(encoding="utf-8"), Loader=_LOADER)
+        return load_yaml(Path(source).read_text(encoding="utf-8"))
     except OSError as exc:
         raise SeedError(f"cannot read seed {source}: {exc.strerror}") from None
     except yaml.YAMLError as exc:
