@@ -16,7 +16,7 @@ from typing import Any
 
 from .messages import items, member, truthy
 from .protocol import Exchange
-from .refusals import error_sign, successes
+from .refusals import error_sign, succeeded
 
 RESERVES = "GetReservedManualDialContact"
 SKIPS = ("SkipManualDialContact", "SkipNonPEWCContact")
@@ -50,15 +50,10 @@ class Ledger:
         message = reply.get("message")
         if api == RESERVES and not truthy(member(data, "ReservedContacts")) and error_sign(message) is None:
             self.reserved += len(items(member(message, "response")))
-        elif api in SKIPS and _succeeded(message):
+        elif api in SKIPS and succeeded(message):
             self.skipped += 1
-        elif api == CLOSES and _succeeded(message):
+        elif api == CLOSES and succeeded(message):
             self.closed += 1
 
     def to_json(self) -> dict[str, int]:
         return {"reserved": self.reserved, "skipped": self.skipped, "closed": self.closed}
-
-
-def _succeeded(message: Any) -> bool:
-    found = successes(message)
-    return bool(found) and all(f is True for f in found)

@@ -42,6 +42,12 @@ def successes(message: Any) -> list[Any]:
     return [member(i, "success") for i in items(member(message, "response"))]
 
 
+def succeeded(message: Any) -> bool:
+    """Whether a message says ``success: true`` in every result object (and has one)."""
+    found = successes(message)
+    return bool(found) and all(f is True for f in found)
+
+
 def error_sign(message: Any) -> str | None:
     """How a message's body says it refuses, or None: ``success: false``, an error member
     that says something, or an empty result with an error text. A message that says

@@ -24,7 +24,7 @@ from typing import Any, Final
 from ..checks import StepContext, handed_out
 from ..messages import member
 from ..profile import Profile
-from ..refusals import successes
+from ..refusals import succeeded
 from ..spec import Api, Spec
 from .contacts import NOTHING, Contacts, InFlight, canonical, outcome_matches, role
 
@@ -191,7 +191,7 @@ class Judge:
         if not ctx.exchange.answered:
             return
         api, agent = request.api.name, request.value("agent")
-        served = _succeeded(ctx.message)
+        served = succeeded(ctx.message)
         now = ctx.exchange.started + ctx.exchange.elapsed
         if api == DOWNLOAD and agent is not None:
             self.contacts.hand_out(str(agent), handed_out(ctx), request.value("consent"), now)
@@ -214,9 +214,4 @@ class Judge:
     def got(ctx: StepContext) -> list[Any]:
         """What a reply gave (``none_withheld``'s ``earlier``): nothing for a refusal."""
         return handed_out(ctx) if ctx.exchange.answered else []
-
-
-def _succeeded(message: Any) -> bool:
-    found = successes(message)
-    return bool(found) and all(f is True for f in found)
 
