@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
 from .. import asyncapi
 from ..spec import load_spec
+from . import reader_gone
 
 HELP = "write the AsyncAPI 3.0 document of the API, generated from spec/"
 DESCRIPTION = """\
@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"lcm-conformance asyncapi: spec/ is inconsistent: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # `asyncapi | head`: the reader has all it wanted
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        reader_gone()
     except OSError as exc:
         print(f"lcm-conformance asyncapi: {exc}", file=sys.stderr)
         return 2

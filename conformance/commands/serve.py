@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
 import signal
 import sys
 from contextlib import AbstractAsyncContextManager
@@ -22,6 +21,7 @@ from ..server.bindings import load_bindings
 from ..server.default_seed import default_seed
 from ..server.dialects import DIALECTS
 from ..spec import load_spec
+from . import reader_gone
 
 if TYPE_CHECKING:
     from ..mutants import Target
@@ -138,10 +138,7 @@ def _print_seed() -> int:
                   Dumper=dumper, sort_keys=False, allow_unicode=True)
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader has gone: point stdout at /dev/null so the interpreter's own flush at
-        # exit does not fail again (the recipe of the Python docs, signal module, SIGPIPE).
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        reader_gone()
     return 0
 
 
