@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import Any
 
 from conformance.results import Verdict
-from tests.test_audit import AGENT, PROFILE, Script, contact, contacts, download, failed, skip, skipped
+from test_audit import AGENT, PROFILE, Script, contact, contacts, download, failed, skip, skipped
 
 WITHHELD = "server.GetReservedManualDialContact.none_withheld"
 
