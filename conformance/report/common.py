@@ -127,6 +127,12 @@ def is_error(case: CaseResult) -> bool:
     return case.verdict is Verdict.ERROR
 
 
+def in_full(case: CaseResult, run: RunResult) -> bool:
+    """Whether a report shows the case in a block of its own, frames and all (else one line):
+    the cases a reader must act on, those that fail the run or that the suite could not judge."""
+    return fails_run(case, run) or is_error(case)
+
+
 ERROR_NOTE = "a bug of the suite, never the target's fault; please report it"
 
 

@@ -36,11 +36,10 @@ from .common import (
     discrepancies_seen,
     examples,
     expectation_note,
-    fails_run,
     frame_line,
     group_anchors,
+    in_full,
     incomplete_line,
-    is_error,
     not_passed,
     outcome,
     outcome_key,
@@ -94,9 +93,8 @@ def render(run: RunResult, spec: Spec, *, incomplete: str | None = None,
     groups = requirement_groups(run, spec)
     anchors = group_anchors(groups)
 
-    def in_full(case: CaseResult) -> bool:
-        """Whether the case gets a block of its own, frames and all (else one line)."""
-        return fails_run(case, run) or is_error(case)
+    def full(case: CaseResult) -> bool:
+        return in_full(case, run)
 
     return _ENV.get_template("report.html.j2").render(
         run=run,
@@ -121,10 +119,10 @@ def render(run: RunResult, spec: Spec, *, incomplete: str | None = None,
         not_passed=not_passed,
         status=status,
         status_key=status_key,
-        in_full=in_full,
+        in_full=full,
         expected=lambda case: expectation_note(case, expectations),
         anchor=lambda check: anchors[(check.requirements, check.doc)],
-        examples=examples(groups, in_full),
+        examples=examples(groups, full),
         check_diff=check_diff,
         diff_html=_diff,
         frames_html=_frames,

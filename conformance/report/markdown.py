@@ -30,8 +30,8 @@ from .common import (
     dialect_meaning,
     discrepancies_seen,
     expectation_note,
-    fails_run,
     frame_log,
+    in_full,
     incomplete_line,
     is_error,
     not_passed,
@@ -81,8 +81,7 @@ def render(run: RunResult, spec: Spec, *, incomplete: str | None = None,
             lines.append(", ".join(code(c.id) for c in cases))
         for case in cases if key != "pass" else ():
             note = expectation_note(case, expectations)
-            full = fails_run(case, run) or is_error(case)
-            lines += [*_case(case, note), ""] if full else [_case_line(case, note)]
+            lines += [*_case(case, note), ""] if in_full(case, run) else [_case_line(case, note)]
     lines += ["", "## Discrepancies relied on", ""]
     seen = discrepancies_seen(run, spec)
     lines += [f"- {code(ident)} {text(title)} ({count} case{'s' if count != 1 else ''})"
