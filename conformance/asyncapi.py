@@ -265,15 +265,21 @@ def render(doc: Document) -> str:
 
 def check(doc: Document, path: Path) -> Drift | None:
     """How the file at ``path`` differs from ``doc``, or None when it holds exactly its text."""
-    if not path.is_file():
-        return "missing"
-    return None if path.read_text(encoding="utf-8") == render(doc) else "different"
+    return _drift(path, render(doc))
 
 
 def write(doc: Document, path: Path) -> Drift | None:
     """Make ``path`` hold ``doc``; return what had to change."""
-    drift = check(doc, path)
+    text = render(doc)
+    drift = _drift(path, text)
     if drift:
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(render(doc), encoding="utf-8")
+        path.write_text(text, encoding="utf-8")
     return drift
+
+
+def _drift(path: Path, text: str) -> Drift | None:
+    """How the file at ``path`` differs from ``text`` (rendering is the slow part: done once)."""
+    if not path.is_file():
+        return "missing"
+    return None if path.read_text(encoding="utf-8") == text else "different"
