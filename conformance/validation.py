@@ -138,16 +138,16 @@ def judge(message: object, api: str, direction: Direction) -> Judgement:
     return Judgement("non_strict", strict, (), tuple(ids), inferred)
 
 
-def _without_shadowed(found: list[tuple[str, Violation]]) -> Iterator[Violation]:
+def _without_shadowed(found: list[Violation]) -> Iterator[Violation]:
     """A value of the wrong type is reported once, as a type error."""
-    mistyped = {v.path for keyword, v in found if keyword == "type"}
-    return (v for keyword, v in found if keyword == "type" or v.path not in mistyped)
+    mistyped = {v.path for v in found if v.keyword == "type"}
+    return (v for v in found if v.keyword == "type" or v.path not in mistyped)
 
 
 def _violations(
     error: ValidationError, validator: Draft202012Validator
-) -> Iterator[tuple[str, Violation]]:
-    """The violations one schema error stands for, each with the keyword that failed."""
+) -> Iterator[Violation]:
+    """The violations one schema error stands for (each names the keyword it is shown as)."""
     keyword = str(error.validator)
     nodes = _schema_chain(error, validator)
     requirement = _nearest(nodes, "x-requirement")
@@ -156,7 +156,7 @@ def _violations(
     if keyword == "required":
         for name in _missing(error):
             member = node.get("properties", {}).get(name, {})
-            yield keyword, Violation(
+            yield Violation(
                 _json_path([*path, name]),
                 f"expected the mandatory field {_shown(name)}; got {_members(error.instance)}",
                 member.get("x-requirement", requirement),
@@ -167,7 +167,7 @@ def _violations(
         if not isinstance(error.instance, dict):
             return  # the spellings of a member mean nothing on a non-object: its type error says it
         names = _spellings(node)
-        yield keyword, Violation(
+        yield Violation(
             _json_path([*path, names[0]]),
             f"expected exactly one of {_quoted(names)}; got {_present(error.instance, names)}",
             requirement,
@@ -175,7 +175,7 @@ def _violations(
             keyword="oneOf" if any(n in error.instance for n in names) else "required",
         )
     else:
-        yield keyword, Violation(
+        yield Violation(
             _json_path(path),
             _MESSAGES.get(keyword, _default)(error, node),
             requirement,
