@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import selectors
 import subprocess
 import sys
 import time
@@ -452,3 +453,12 @@ __all__ = [
     "run_cli",
     "subtopic_of",
 ]
+
+
+def readline_within(process: subprocess.Popen[str], timeout: float) -> str:
+    """The child's next line of output, failing the test if none comes within ``timeout``."""
+    assert process.stdout is not None
+    with selectors.DefaultSelector() as selector:
+        selector.register(process.stdout, selectors.EVENT_READ)
+        assert selector.select(timeout), "no output in time"
+    return process.stdout.readline()

@@ -12,7 +12,6 @@ import argparse
 import asyncio
 import json
 import re
-import selectors
 import signal
 import subprocess
 import sys
@@ -31,6 +30,7 @@ from conformance.proxy import ProxySettings, recording
 from conformance.server import running_server
 from conformance.spec import load_spec
 from conformance.trace import read
+from hostile import readline_within
 
 SPEC = load_spec()
 BOUND = 20.0
@@ -122,20 +122,12 @@ def test_judge_needs_a_report_directory(tmp_path: Path, capsys: pytest.CaptureFi
     assert _serve("--judge", "--report-dir", str(tmp_path), "--mutant", "state.over-delivery") == 2
 
 
-def _line(process: subprocess.Popen[str], timeout: float) -> str:
-    selector = selectors.DefaultSelector()
-    assert process.stdout is not None
-    selector.register(process.stdout, selectors.EVENT_READ)
-    assert selector.select(timeout), "no output in time"
-    return process.stdout.readline()
-
-
 def test_the_serve_command_judges_until_sigterm_then_writes_the_reports(tmp_path: Path) -> None:
     process = subprocess.Popen(
         [sys.executable, "-m", "conformance", "serve", "--judge", "--report-dir", str(tmp_path), "--quiet"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     try:
-        url = _line(process, BOUND).split()[1]
+        url = readline_within(process, BOUND).split()[1]
         asyncio.run(asyncio.wait_for(use(url, "unknown-subtopic"), BOUND))
         deadline = time.monotonic() + BOUND
         while not (tmp_path / "results.json").exists() and time.monotonic() < deadline:

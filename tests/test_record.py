@@ -13,7 +13,6 @@ import base64
 import io
 import itertools
 import json
-import selectors
 import signal
 import subprocess
 import sys
@@ -33,6 +32,7 @@ from websockets.http11 import Request, Response
 from conformance.proxy import ProxySettings, RecordingProxy, TraceWriter, recording, upstream_url
 from conformance.server.transport import server_url
 from conformance.trace import Close, Frame, Open, Refused, TraceError, parse_line, read
+from hostile import readline_within
 
 BOUND = 10.0
 ROOT = Path(__file__).resolve().parent.parent
@@ -258,14 +258,6 @@ def test_a_line_that_is_no_event_is_named() -> None:
         VALIDATOR.validate({"type": "frame", "t": 0, "conn": 1, "from": "client"})
 
 
-def _line(process: subprocess.Popen[str]) -> str:
-    selector = selectors.DefaultSelector()
-    assert process.stdout is not None
-    selector.register(process.stdout, selectors.EVENT_READ)
-    assert selector.select(BOUND), "no output in time"
-    return process.stdout.readline()
-
-
 def test_sigterm_closes_every_connection_and_ends_the_trace_cleanly(tmp_path: Path) -> None:
     upstream = Upstream()
     out = tmp_path / "trace.jsonl"
@@ -276,7 +268,7 @@ def test_sigterm_closes_every_connection_and_ends_the_trace_cleanly(tmp_path: Pa
                 [sys.executable, "-m", "conformance", "record", "--upstream", server_url(server), "--out", str(out)],
                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
             try:
-                line = await asyncio.to_thread(_line, process)
+                line = await asyncio.to_thread(readline_within, process, BOUND)
                 assert line.startswith("listening ws://127.0.0.1:")
                 async with connect(line.split()[1]) as ws:
                     await ws.send("before the signal")
